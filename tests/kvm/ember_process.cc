@@ -1,0 +1,124 @@
+#include "tests/kvm/ember_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace ember::test {
+
+ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                          const std::function<bool(const std::string&, const std::string&)>& until) {
+  ProcessResult result;
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2 failed";
+    return result;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  bool killed = false;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      result.timed_out = true;
+      break;
+    }
+    if (poll(fds, 2, static_cast<int>(left.count())) < 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+    }
+    if (until && until(result.out, result.err)) {
+      result.stopped_early = true;
+      break;
+    }
+  }
+  if (result.timed_out || result.stopped_early) {
+    kill(pid, SIGKILL);
+    killed = true;
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) close(f.fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  (void)killed;
+  return result;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ember-test-XXXXXX").string();
+  char* p = mkdtemp(tmpl.data());
+  if (p == nullptr) ADD_FAILURE() << "mkdtemp failed";
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+  std::string p = path_ + "/" + name;
+  std::ofstream(p, std::ios::binary) << content;
+  return p;
+}
+
+ProcessResult run_ember(const std::string& config_json, std::chrono::seconds timeout,
+                        const std::vector<std::string>& extra_args,
+                        const std::function<bool(const std::string&, const std::string&)>& until) {
+  TempDir dir;
+  std::string cfg = dir.write("vm.json", config_json);
+  std::vector<std::string> argv = {EMBER_BINARY, "--no-api", "--config-file", cfg};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return run_process(argv, timeout, until);
+}
+
+std::string vm_json(const std::string& kernel, int vcpus, int mem_mib, const std::string& boot_args) {
+  return R"({"boot-source": {"kernel_image_path": ")" + kernel + R"(", "boot_args": ")" + boot_args +
+         R"("}, "machine-config": {"vcpu_count": )" + std::to_string(vcpus) +
+         R"(, "mem_size_mib": )" + std::to_string(mem_mib) + "}}";
+}
+
+std::string guest_path(const std::string& name) { return std::string(EMBER_GUEST_DIR) + "/" + name + ".elf"; }
+
+void require_kvm() {
+  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << "these tests need a usable /dev/kvm (open failed: " << strerror(errno) << ")";
+  close(fd);
+}
+
+}  // namespace ember::test

@@ -1,0 +1,46 @@
+// The VM's configuration, as given by Firecracker's config-file keys (and later the API).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vmm/util/result.h"
+
+namespace ember {
+
+enum class BzImageLoad { kAuto, kHost, kGuest };
+
+struct BootSourceConfig {
+  std::string kernel_image_path;
+  std::optional<std::string> boot_args;
+  std::optional<std::string> initrd_path;
+  // ember extension: where a bzImage's payload is decompressed ("auto", "host", "guest").
+  BzImageLoad bzimage_load = BzImageLoad::kAuto;
+};
+
+struct MachineConfig {
+  uint32_t vcpu_count = 1;
+  uint64_t mem_size_mib = 128;
+  bool smt = false;
+  bool track_dirty_pages = false;
+};
+
+struct VmConfig {
+  std::optional<BootSourceConfig> boot_source;
+  MachineConfig machine;
+};
+
+inline constexpr uint32_t kMaxVcpus = 32;
+inline constexpr const char* kDefaultBootArgs =
+    "console=ttyS0 reboot=k panic=1 pci=off nomodule i8042.noaux i8042.nomux i8042.dumbkbd";
+
+// Parses a Firecracker-style config file. Unknown keys, wrong types and out-of-range values
+// are errors that name the key.
+[[nodiscard]] Result<VmConfig> parse_vm_config(std::string_view json_text);
+
+// Checks a machine config against fixed limits and this host's memory.
+[[nodiscard]] Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes);
+
+}  // namespace ember

@@ -1,0 +1,149 @@
+#include "vmm/vcpu.h"
+
+#include <csignal>
+#include <cstring>
+#include <string>
+
+#include "vmm/util/log.h"
+
+namespace ember {
+namespace {
+
+int kick_signal() { return SIGRTMIN; }
+
+void on_kick(int) {}
+
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+}  // namespace
+
+Vcpu::Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit)
+    : fd_(std::move(fd)), pio_(pio), mmio_(mmio), exit_(exit) {}
+
+Vcpu::~Vcpu() {
+  request_stop();
+  join();
+}
+
+void Vcpu::install_kick_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_kick;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: KVM_RUN must come back with EINTR
+  sigaction(kick_signal(), &sa, nullptr);
+}
+
+void Vcpu::start() {
+  thread_ = std::thread([this] { run_loop(); });
+}
+
+void Vcpu::request_stop() {
+  stop_.store(true, std::memory_order_release);
+  // immediate_exit covers the window between the stop check and entering KVM_RUN; the signal
+  // covers a vCPU already inside it.
+  fd_.run_area()->immediate_exit = 1;
+  if (running_.load(std::memory_order_acquire)) pthread_kill(native_.load(), kick_signal());
+}
+
+void Vcpu::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Vcpu::run_loop() {
+  log_set_thread_name("vcpu" + std::to_string(fd_.id()));
+  native_.store(pthread_self());
+  running_.store(true, std::memory_order_release);
+  while (!stop_.load(std::memory_order_acquire)) {
+    int r = fd_.run();
+    if (r == -EINTR || r == -EAGAIN) {
+      // EINTR: kicked. EAGAIN: an AP woke from wait-for-SIPI without being started yet.
+      continue;
+    }
+    if (r < 0) {
+      exit_.report(kExitError, "vCPU " + std::to_string(fd_.id()) + ": KVM_RUN failed: " +
+                                   std::strerror(-r));
+      break;
+    }
+    if (!handle_exit()) break;
+  }
+  running_.store(false, std::memory_order_release);
+}
+
+void Vcpu::handle_io(kvm_run* run) {
+  auto* base = reinterpret_cast<uint8_t*>(run) + run->io.data_offset;
+  const uint64_t size = run->io.size;
+  // A string instruction (rep ins/outs) arrives as `count` accesses back to back.
+  for (uint32_t i = 0; i < run->io.count; ++i) {
+    std::span<uint8_t> data(base + i * size, size);
+    if (run->io.direction == KVM_EXIT_IO_OUT) {
+      (void)pio_.write(run->io.port, data);
+    } else if (!pio_.read(run->io.port, data)) {
+      std::memset(data.data(), 0xff, data.size());  // an empty ISA bus floats high
+    }
+  }
+}
+
+void Vcpu::handle_mmio(kvm_run* run) {
+  const uint32_t len = std::min<uint32_t>(run->mmio.len, sizeof(run->mmio.data));
+  std::span<uint8_t> data(run->mmio.data, len);
+  if (run->mmio.is_write) {
+    if (!mmio_.write(run->mmio.phys_addr, data))
+      log_debug("unhandled MMIO write at " + hex(run->mmio.phys_addr));
+  } else if (!mmio_.read(run->mmio.phys_addr, data)) {
+    std::memset(data.data(), 0xff, data.size());
+    log_debug("unhandled MMIO read at " + hex(run->mmio.phys_addr));
+  }
+}
+
+bool Vcpu::handle_exit() {
+  kvm_run* run = fd_.run_area();
+  const std::string who = "vCPU " + std::to_string(fd_.id());
+  switch (run->exit_reason) {
+    case KVM_EXIT_IO:
+      handle_io(run);
+      return true;
+    case KVM_EXIT_MMIO:
+      handle_mmio(run);
+      return true;
+    case KVM_EXIT_HLT:
+      // Only without an in-kernel LAPIC; ours has one, so this is a vCPU that halted for good.
+      exit_.report(kExitOk, who + " halted");
+      return false;
+    case KVM_EXIT_SHUTDOWN: {
+      auto regs = fd_.get_regs();
+      exit_.report(kExitGuestFault, who + ": the guest triple-faulted (KVM_EXIT_SHUTDOWN) at rip " +
+                                        (regs ? hex(regs->rip) : std::string("?")));
+      return false;
+    }
+    case KVM_EXIT_SYSTEM_EVENT:
+      if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+        exit_.report(kExitOk, "guest requested a reset");
+      else if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
+        exit_.report(kExitOk, "guest requested shutdown");
+      else
+        exit_.report(kExitGuestFault, who + ": system event " + std::to_string(run->system_event.type));
+      return false;
+    case KVM_EXIT_FAIL_ENTRY:
+      exit_.report(kExitGuestFault, who + ": KVM_EXIT_FAIL_ENTRY, hardware reason " +
+                                        hex(run->fail_entry.hardware_entry_failure_reason));
+      return false;
+    case KVM_EXIT_INTERNAL_ERROR: {
+      auto regs = fd_.get_regs();
+      std::string detail = who + ": KVM_EXIT_INTERNAL_ERROR suberror " +
+                           std::to_string(run->internal.suberror);
+      if (regs) detail += " at rip " + hex(regs->rip);
+      exit_.report(kExitGuestFault, detail);
+      return false;
+    }
+    default:
+      exit_.report(kExitGuestFault, who + ": unexpected KVM exit reason " +
+                                        std::to_string(run->exit_reason));
+      return false;
+  }
+}
+
+}  // namespace ember

@@ -1,0 +1,299 @@
+#include "vmm/vm.h"
+
+#include <sys/epoll.h>
+#include <sys/sysinfo.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <deque>
+#include <optional>
+
+#include "devices/legacy/acpi_sleep.h"
+#include "devices/legacy/boot_timer.h"
+#include "devices/legacy/i8042.h"
+#include "devices/legacy/output_sink.h"
+#include "devices/legacy/serial.h"
+#include "vmm/bus.h"
+#include "vmm/event_loop.h"
+#include "vmm/irq_eventfd.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/util/event_fd.h"
+#include "vmm/util/file.h"
+#include "vmm/util/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm_exit.h"
+#include "vmm/x86_64/acpi/tables.h"
+#include "vmm/x86_64/boot_cpu.h"
+#include "vmm/x86_64/boot_info.h"
+#include "vmm/x86_64/cpuid.h"
+#include "vmm/x86_64/layout.h"
+#include "vmm/x86_64/loader/kernel_loader.h"
+#include "vmm/x86_64/memory_map.h"
+#include "vmm/x86_64/msrs.h"
+
+namespace ember {
+namespace {
+
+constexpr uint64_t kMaxKernelFileSize = 1ull << 30;
+// boot.rst: cmdline_size is at setup header offset 0x238 - 0x1f1.
+constexpr size_t kSetupHeaderCmdlineSizeOffset = 0x238 - 0x1f1;
+constexpr size_t kSetupHeaderInitrdAddrMaxOffset = 0x22c - 0x1f1;
+constexpr uint64_t kDefaultInitrdAddrMax = 0x7fffffff;
+
+uint64_t host_memory_bytes() {
+  struct sysinfo si {};
+  if (::sysinfo(&si) != 0) return 0;
+  return (static_cast<uint64_t>(si.totalram) + si.totalswap) * si.mem_unit;
+}
+
+uint32_t read_u32(std::span<const uint8_t> bytes, size_t off, uint32_t fallback) {
+  if (bytes.size() < off + 4) return fallback;
+  uint32_t v;
+  std::memcpy(&v, bytes.data() + off, 4);
+  return v;
+}
+
+BzImageMode to_loader_mode(BzImageLoad l) {
+  switch (l) {
+    case BzImageLoad::kHost: return BzImageMode::kHost;
+    case BzImageLoad::kGuest: return BzImageMode::kGuest;
+    case BzImageLoad::kAuto: break;
+  }
+  return BzImageMode::kAuto;
+}
+
+// Puts a terminal into raw mode for the guest console and restores it on destruction.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd) : fd_(fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &saved_) != 0) return;
+    termios raw = saved_;
+    cfmakeraw(&raw);
+    raw.c_oflag |= OPOST | ONLCR;  // keep the host's newline handling for our own output
+    if (::tcsetattr(fd, TCSANOW, &raw) == 0) active_ = true;
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+  ~RawTerminal() {
+    if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
+  }
+
+ private:
+  int fd_;
+  termios saved_{};
+  bool active_ = false;
+};
+
+class MicroVm final : public Vm {
+ public:
+  int run() override;
+
+  std::unique_ptr<ExitSignal> exit;
+  std::optional<Kvm> kvm;
+  std::optional<VmFd> vm_fd;
+  std::optional<GuestMemory> memory;
+  Bus pio{"port I/O"};
+  Bus mmio{"MMIO"};
+  std::shared_ptr<Serial> serial;
+  std::shared_ptr<I8042> i8042;
+  std::optional<EventFd> console_input_room;
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  int console_in_fd = -1;
+
+ private:
+  void pump_console_input(EventLoop& loop);
+  std::deque<uint8_t> pending_input_;
+};
+
+void MicroVm::pump_console_input(EventLoop& loop) {
+  if (console_in_fd >= 0 && pending_input_.empty()) {
+    uint8_t buf[256];
+    ssize_t n = ::read(console_in_fd, buf, sizeof buf);
+    if (n > 0) {
+      pending_input_.insert(pending_input_.end(), buf, buf + n);
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      loop.remove(console_in_fd);  // EOF: the guest simply gets no more input
+      console_in_fd = -1;
+    }
+  }
+  while (!pending_input_.empty()) {
+    uint8_t chunk[64];
+    size_t n = std::min(pending_input_.size(), sizeof chunk);
+    std::copy_n(pending_input_.begin(), n, chunk);
+    size_t accepted = serial->enqueue_input(std::span<const uint8_t>(chunk, n));
+    pending_input_.erase(pending_input_.begin(), pending_input_.begin() + static_cast<long>(accepted));
+    if (accepted < n) break;  // the guest's FIFO is full; resumed when it drains
+  }
+}
+
+int MicroVm::run() {
+  auto loop = EventLoop::create();
+  if (!loop) {
+    log_error(loop.error().message);
+    return kExitError;
+  }
+  std::optional<RawTerminal> raw;
+  if (console_in_fd >= 0) raw.emplace(console_in_fd);
+  (void)loop->add(exit->fd(), EPOLLIN, [](uint32_t) {});
+  if (console_in_fd >= 0) {
+    // A console that cannot be polled (a regular file) just gets no input.
+    if (!loop->add(console_in_fd, EPOLLIN, [&](uint32_t) { pump_console_input(*loop); }).ok())
+      console_in_fd = -1;
+  }
+  (void)loop->add(console_input_room->fd(), EPOLLIN, [&](uint32_t) {
+    console_input_room->drain();
+    pump_console_input(*loop);
+  });
+
+  Vcpu::install_kick_handler();
+  for (auto& v : vcpus) v->start();
+  while (!exit->reported()) {
+    auto r = loop->run_once(-1);
+    if (!r) {
+      exit->report(kExitError, r.error().message);
+      break;
+    }
+  }
+  for (auto& v : vcpus) v->request_stop();
+  for (auto& v : vcpus) v->join();
+  raw.reset();
+  const int code = exit->code();
+  if (code == kExitOk) log_info("VM ended: " + exit->reason());
+  else log_error("VM ended: " + exit->reason());
+  return code;
+}
+
+Result<void> configure_vcpu(const VcpuFd& vcpu, const std::vector<kvm_cpuid_entry2>& supported,
+                            uint32_t count, EntryMode mode, uint64_t entry, uint64_t boot_info) {
+  TRY(vcpu.set_cpuid(cpuid_for_vcpu(supported, vcpu.id(), count)));
+  TRY(vcpu.set_msrs(boot_msrs()));
+  TRY(vcpu.set_regs(boot_regs(mode, entry, boot_info)));
+  ASSIGN_OR_RETURN(kvm_sregs sregs, vcpu.get_sregs());
+  TRY(vcpu.set_sregs(boot_sregs(sregs, mode)));
+  TRY(vcpu.set_fpu(boot_fpu()));
+  ASSIGN_OR_RETURN(kvm_lapic_state lapic, vcpu.get_lapic());
+  set_lint_vectors(&lapic);
+  TRY(vcpu.set_lapic(lapic));
+  return {};
+}
+
+Result<void> setup_kvm(MicroVm& vm) {
+  ASSIGN_OR_RETURN(vm.kvm, Kvm::open());
+  ASSIGN_OR_RETURN(vm.vm_fd, vm.kvm->create_vm());
+  TRY(vm.vm_fd->set_tss_addr(layout::kTssAddr));
+  TRY(vm.vm_fd->set_identity_map_addr(layout::kIdentityMapAddr));
+  TRY(vm.vm_fd->create_irqchip());
+  TRY(vm.vm_fd->create_pit2());
+  return {};
+}
+
+Result<void> setup_memory(MicroVm& vm, uint64_t mem_bytes) {
+  ASSIGN_OR_RETURN(vm.memory, GuestMemory::create_anonymous(ram_regions_for(mem_bytes)));
+  uint32_t slot = 0;
+  for (const auto& r : vm.memory->regions())
+    TRY(vm.vm_fd->set_user_memory_region(slot++, r.guest_addr(), r.size(), r.host()));
+  return {};
+}
+
+Result<void> setup_legacy_devices(MicroVm& vm, const VmOptions& opts) {
+  ExitSignal* exit = vm.exit.get();
+  ASSIGN_OR_RETURN(auto serial_irq, IrqEventFd::create(*vm.vm_fd, layout::kSerialIrq));
+  ASSIGN_OR_RETURN(vm.console_input_room, EventFd::create());
+  const EventFd* room = &*vm.console_input_room;
+  vm.serial = std::make_shared<Serial>(serial_irq, std::make_shared<FdOutputSink>(opts.console_out_fd),
+                                       [room] { room->signal(); });
+  TRY(vm.pio.insert(vm.serial, layout::kSerialPort, 8));
+
+  ASSIGN_OR_RETURN(auto kbd_irq, IrqEventFd::create(*vm.vm_fd, layout::kI8042Irq));
+  vm.i8042 = std::make_shared<I8042>(kbd_irq, [exit] {
+    exit->report(kExitOk, "guest reset through the i8042 controller");
+  });
+  TRY(vm.pio.insert(vm.i8042, layout::kI8042Port, 5));
+
+  auto sleep = std::make_shared<AcpiSleep>([exit] { exit->report(kExitOk, "guest powered off (ACPI S5)"); });
+  TRY(vm.pio.insert(sleep, layout::kAcpiSleepControlPort, 2));
+
+  if (opts.boot_timer) {
+    // CLOCK_PROCESS_CPUTIME_ID counts from exec, so the process's CPU time at start is 0.
+    auto timer = std::make_shared<BootTimer>(BootTimer::StartPoint{opts.start_time, std::chrono::nanoseconds(0)});
+    TRY(vm.mmio.insert(timer, layout::kBootTimerAddr, 0x1000));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
+  const VmConfig& cfg = opts.config;
+  if (!cfg.boot_source) return make_error("no boot-source given: a kernel is required");
+  TRY(validate_machine_config(cfg.machine, host_memory_bytes()));
+  const BootSourceConfig& boot = *cfg.boot_source;
+
+  auto vm = std::make_unique<MicroVm>();
+  ASSIGN_OR_RETURN(vm->exit, ExitSignal::create());
+  vm->console_in_fd = opts.console_in_fd;
+  TRY(setup_kvm(*vm));
+  TRY(setup_memory(*vm, cfg.machine.mem_size_mib << 20));
+  const GuestMemory& mem = *vm->memory;
+
+  auto image = read_file(boot.kernel_image_path, kMaxKernelFileSize);
+  if (!image) return with_context("boot-source.kernel_image_path", image.error());
+  auto kernel = load_kernel(mem, *image, to_loader_mode(boot.bzimage_load));
+  if (!kernel) return with_context("kernel " + boot.kernel_image_path, kernel.error());
+  log_info("kernel: " + kernel->description);
+
+  BootInfo info{};
+  info.memory_map = e820_map(mem);
+  info.setup_header = kernel->setup_header;
+  std::span<const uint8_t> hdr(kernel->setup_header);
+  const uint64_t initrd_addr_max = read_u32(hdr, kSetupHeaderInitrdAddrMaxOffset, kDefaultInitrdAddrMax);
+  const uint64_t cmdline_max = hdr.empty() ? layout::kCmdlineMaxSize
+                                           : uint64_t{read_u32(hdr, kSetupHeaderCmdlineSizeOffset, 255)} + 1;
+
+  if (boot.initrd_path) {
+    auto initrd = read_file(*boot.initrd_path, mem.total_size());
+    if (!initrd) return with_context("boot-source.initrd_path", initrd.error());
+    auto addr = place_initrd(mem, initrd->size(), kernel->image_end, initrd_addr_max);
+    if (!addr) return with_context("boot-source.initrd_path", addr.error());
+    TRY(mem.write(*addr, *initrd));
+    info.initrd = InitrdPlacement{*addr, initrd->size()};
+  }
+
+  const std::string cmdline = boot.boot_args.value_or(kDefaultBootArgs);
+  auto cmdline_addr = write_cmdline(mem, cmdline, cmdline_max);
+  if (!cmdline_addr) return with_context("boot-source.boot_args", cmdline_addr.error());
+  info.cmdline_addr = *cmdline_addr;
+  info.cmdline_size = cmdline.size() + 1;
+
+  AcpiConfig acpi{};
+  acpi.vcpu_count = cfg.machine.vcpu_count;
+  ASSIGN_OR_RETURN(info.rsdp_addr, write_acpi_tables(mem, acpi));
+
+  const bool pvh = kernel->protocol == BootProtocol::kPvh;
+  const EntryMode mode = pvh ? EntryMode::kProtected32 : EntryMode::kLong64;
+  TRY(write_boot_tables(mem, mode));
+  uint64_t boot_info_addr = 0;
+  if (pvh) {
+    ASSIGN_OR_RETURN(boot_info_addr, write_pvh_start_info(mem, info));
+  } else {
+    ASSIGN_OR_RETURN(boot_info_addr, write_zero_page(mem, info));
+  }
+
+  TRY(setup_legacy_devices(*vm, opts));
+  vm->pio.freeze();
+  vm->mmio.freeze();
+
+  ASSIGN_OR_RETURN(auto supported, vm->kvm->supported_cpuid());
+  for (uint32_t i = 0; i < cfg.machine.vcpu_count; ++i) {
+    ASSIGN_OR_RETURN(VcpuFd fd, vm->vm_fd->create_vcpu(i));
+    auto r = configure_vcpu(fd, supported, cfg.machine.vcpu_count, mode, kernel->entry, boot_info_addr);
+    if (!r) return with_context("vCPU " + std::to_string(i), r.error());
+    vm->vcpus.push_back(std::make_unique<Vcpu>(std::move(fd), vm->pio, vm->mmio, *vm->exit));
+  }
+  return std::unique_ptr<Vm>(std::move(vm));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options) { return build(options); }
+
+}  // namespace ember
