@@ -17,6 +17,10 @@ cmake --build "$root/build-asan" -j "$jobs" --target unit_tests
 echo "== build"
 "$root/scripts/build.sh"
 
+# Debian's stock kernel for the real-kernel tests (cached; fetched with apt-get download).
+export EMBER_GUEST_KERNEL_DIR="$root/build/guest-artifacts/kernel"
+"$root/scripts/fetch-guest-kernel.sh" "$EMBER_GUEST_KERNEL_DIR"
+
 status=0
 echo "== unit tests (ASan+UBSan)"
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -54,15 +54,6 @@ uint32_t read_u32(std::span<const uint8_t> bytes, size_t off, uint32_t fallback)
   return v;
 }
 
-BzImageMode to_loader_mode(BzImageLoad l) {
-  switch (l) {
-    case BzImageLoad::kHost: return BzImageMode::kHost;
-    case BzImageLoad::kGuest: return BzImageMode::kGuest;
-    case BzImageLoad::kAuto: break;
-  }
-  return BzImageMode::kAuto;
-}
-
 // Puts a terminal into raw mode for the guest console and restores it on destruction.
 class RawTerminal {
  public:
@@ -237,7 +228,7 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
 
   auto image = read_file(boot.kernel_image_path, kMaxKernelFileSize);
   if (!image) return with_context("boot-source.kernel_image_path", image.error());
-  auto kernel = load_kernel(mem, *image, to_loader_mode(boot.bzimage_load));
+  auto kernel = load_kernel(mem, *image, boot.bzimage_load);
   if (!kernel) return with_context("kernel " + boot.kernel_image_path, kernel.error());
   log_info("kernel: " + kernel->description);
 

@@ -59,9 +59,9 @@ Result<BootSourceConfig> parse_boot_source(const json& o) {
   }
   if (o.contains("bzimage_load")) {
     ASSIGN_OR_RETURN(std::string mode, get_string(o, where, "bzimage_load"));
-    if (mode == "auto") b.bzimage_load = BzImageLoad::kAuto;
-    else if (mode == "host") b.bzimage_load = BzImageLoad::kHost;
-    else if (mode == "guest") b.bzimage_load = BzImageLoad::kGuest;
+    if (mode == "auto") b.bzimage_load = BzImageMode::kAuto;
+    else if (mode == "host") b.bzimage_load = BzImageMode::kHost;
+    else if (mode == "guest") b.bzimage_load = BzImageMode::kGuest;
     else return make_error("boot-source.bzimage_load must be \"auto\", \"host\" or \"guest\"");
   }
   return b;

@@ -7,17 +7,16 @@
 #include <string_view>
 
 #include "vmm/util/result.h"
+#include "vmm/x86_64/loader/kernel_loader.h"
 
 namespace ember {
-
-enum class BzImageLoad { kAuto, kHost, kGuest };
 
 struct BootSourceConfig {
   std::string kernel_image_path;
   std::optional<std::string> boot_args;
   std::optional<std::string> initrd_path;
   // ember extension: where a bzImage's payload is decompressed ("auto", "host", "guest").
-  BzImageLoad bzimage_load = BzImageLoad::kAuto;
+  BzImageMode bzimage_load = BzImageMode::kAuto;
 };
 
 struct MachineConfig {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "tests/unit/vmm/x86_64/loader/test_images.h"
@@ -234,10 +235,13 @@ TEST(KernelLoader, TruncatedBzImagesAreErrorsInEveryMode) {
   }
 }
 
-// A real Debian kernel, when the test machine has one unpacked (see TESTING.md).
+// Debian's stock kernel, which scripts/fetch-guest-kernel.sh puts in $EMBER_GUEST_KERNEL_DIR;
+// scripts/test.sh fetches it and sets the variable for every test run.
 TEST(KernelLoader, RealDebianBzImage) {
-  const char* path = "/tmp/kern/x/boot/vmlinuz-6.1.0-56-amd64";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent; no real kernel to load";
+  const char* dir = std::getenv("EMBER_GUEST_KERNEL_DIR");
+  if (dir == nullptr) GTEST_SKIP() << "EMBER_GUEST_KERNEL_DIR is not set (scripts/test.sh sets it)";
+  const std::string path = std::string(dir) + "/vmlinuz";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch-guest-kernel.sh " << dir;
   auto file = read_file(path, 64 << 20);
   ASSERT_TRUE(file.ok()) << file.error().message;
   std::span<const uint8_t> image(*file);
