@@ -12,6 +12,7 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/output_sink.h"
+#include "devices/legacy/pvpanic.h"
 #include "devices/legacy/serial.h"
 #include "vmm/bus.h"
 #include "vmm/event_loop.h"
@@ -204,6 +205,9 @@ Result<void> setup_legacy_devices(MicroVm& vm, const VmOptions& opts) {
 
   auto sleep = std::make_shared<AcpiSleep>([exit] { exit->report(kExitOk, "guest powered off (ACPI S5)"); });
   TRY(vm.pio.insert(sleep, layout::kAcpiSleepControlPort, 2));
+
+  auto pvpanic = std::make_shared<PvPanic>([exit] { exit->report(kExitGuestPanic, "guest kernel panicked (pvpanic)"); });
+  TRY(vm.pio.insert(pvpanic, layout::kPvPanicPort, PvPanic::kPortCount));
 
   if (opts.boot_timer) {
     // CLOCK_PROCESS_CPUTIME_ID counts from exec, so the process's CPU time at start is 0.

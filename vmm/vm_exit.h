@@ -16,6 +16,7 @@ namespace ember {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;          // configuration or host error before/while running
 inline constexpr int kExitGuestFault = 2;     // the guest crashed the VM (triple fault, bad state)
+inline constexpr int kExitGuestPanic = 3;     // the guest kernel reported a panic (pvpanic)
 
 class ExitSignal {
  public:

@@ -65,6 +65,14 @@ TEST_P(TestGuests, TripleFaultEndsWithGuestFaultStatus) {
   EXPECT_NE(r.err.find("triple-faulted"), std::string::npos) << r.err;
 }
 
+TEST_P(TestGuests, PvPanicReportEndsWithPanicStatus) {
+  auto r = run_ember(vm_json(guest("pvpanic")), seconds(60));
+  ASSERT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_NE(r.out.find("pvpanic: supported events 1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("guest kernel panicked"), std::string::npos) << r.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Entry, TestGuests, ::testing::Values("", "-linux64"),
                          [](const auto& info) { return std::string(info.param).empty() ? "Pvh" : "Linux64"; });
 

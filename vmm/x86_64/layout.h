@@ -43,6 +43,8 @@ inline constexpr uint8_t kI8042Irq = 1;
 // ACPI hardware-reduced sleep control / status registers (FADT SLEEP_CONTROL_REG, ACPI 6.4 4.8.3.7).
 inline constexpr uint16_t kAcpiSleepControlPort = 0x600;
 inline constexpr uint16_t kAcpiSleepStatusPort = 0x601;
+// pvpanic (QEMU's port): the guest kernel reports a panic here.
+inline constexpr uint16_t kPvPanicPort = 0x505;
 // First GSI handed to virtio-mmio devices (legacy ISA lines 0-15 stay free).
 inline constexpr uint32_t kFirstDeviceGsi = 5;
 inline constexpr uint32_t kIoapicPins = 24;

@@ -160,6 +160,16 @@ aml::Bytes i8042_device() {
   });
 }
 
+// pvpanic: Linux's pvpanic-mmio driver binds to "QEMU0001" and reports panics on its port.
+aml::Bytes pvpanic_device() {
+  return aml::device("PEVT", {
+      aml::name("_HID", aml::string("QEMU0001")),
+      aml::name("_CRS", aml::resource_template({
+                            aml::io_port(layout::kPvPanicPort, layout::kPvPanicPort, 1, 1),
+                        })),
+  });
+}
+
 // A virtio-mmio transport: Linux's virtio_mmio driver binds to _HID "LNRO0005" and takes its
 // register window and interrupt from _CRS.
 aml::Bytes virtio_device(size_t index, const AcpiVirtioDevice& d) {
@@ -198,7 +208,7 @@ uint64_t align_up(uint64_t v, uint64_t align) { return (v + align - 1) / align *
 
 Result<std::vector<uint8_t>> build_dsdt(const AcpiConfig& cfg) {
   TRY(validate_virtio_devices(cfg));
-  std::vector<aml::Bytes> sb_devices{com1_device(), i8042_device()};
+  std::vector<aml::Bytes> sb_devices{com1_device(), i8042_device(), pvpanic_device()};
   for (size_t i = 0; i < cfg.virtio_devices.size(); ++i)
     sb_devices.push_back(virtio_device(i, cfg.virtio_devices[i]));
 

@@ -250,6 +250,16 @@ TEST(AcpiDsdt, LegacyDevicesAndS5WithoutVirtio) {
   EXPECT_TRUE(std::equal(s5.begin(), s5.end(), dsdt->end() - static_cast<long>(s5.size())));
 }
 
+TEST(AcpiDsdt, PvPanicDeviceOnItsPort) {
+  AcpiConfig cfg{};
+  cfg.vcpu_count = 1;
+  auto dsdt = build_dsdt(cfg);
+  ASSERT_TRUE(dsdt.ok());
+  // Name(_HID, "QEMU0001") and IO(Decode16, 0x505, 0x505, 1, 1).
+  EXPECT_TRUE(contains(*dsdt, {0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00}));
+  EXPECT_TRUE(contains(*dsdt, {0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01}));
+}
+
 TEST(AcpiDsdt, VirtioDeviceExactBytes) {
   auto dsdt = build_dsdt(config(1, 1));
   ASSERT_TRUE(dsdt.ok()) << dsdt.error().message;
