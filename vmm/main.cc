@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -28,6 +29,8 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
   const auto start_time = std::chrono::steady_clock::now();
+  // A closed console or log pipe must fail a write (EPIPE), not kill the VMM.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"ember: a minimalist KVM microVM monitor", "ember"};
   std::string api_sock;
   std::string config_file;

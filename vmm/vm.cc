@@ -1,6 +1,8 @@
 #include "vmm/vm.h"
 
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/sysinfo.h>
 #include <termios.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "vmm/util/event_fd.h"
 #include "vmm/util/file.h"
 #include "vmm/util/log.h"
+#include "vmm/util/unique_fd.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_exit.h"
 #include "vmm/x86_64/acpi/tables.h"
@@ -137,6 +140,22 @@ int MicroVm::run() {
     console_input_room->drain();
     pump_console_input(*loop);
   });
+
+  // Termination signals become an orderly stop (vCPUs joined, terminal restored). They are
+  // blocked before the vCPU threads exist, so only the signalfd ever sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  UniqueFd sfd(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (sfd.valid()) {
+    (void)loop->add(sfd.get(), EPOLLIN, [&](uint32_t) {
+      signalfd_siginfo info{};
+      if (::read(sfd.get(), &info, sizeof info) != sizeof info) return;
+      const int sig = static_cast<int>(info.ssi_signo);
+      exit->report(128 + sig, std::string("stopped by signal ") + sigabbrev_np(sig));
+    });
+  }
 
   Vcpu::install_kick_handler();
   for (auto& v : vcpus) v->start();

@@ -15,7 +15,7 @@
 namespace ember::test {
 
 ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout,
-                          const std::function<bool(const std::string&, const std::string&)>& until) {
+                          const OutputPredicate& until, int stop_signal) {
   ProcessResult result;
   int out_pipe[2];
   int err_pipe[2];
@@ -40,7 +40,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::sec
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
-  bool killed = false;
+  bool signalled = false;
   while (open_fds > 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -60,22 +60,22 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::sec
       }
       (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
     }
-    if (until && until(result.out, result.err)) {
+    if (!signalled && until && until(result.out, result.err)) {
       result.stopped_early = true;
-      break;
+      signalled = true;
+      kill(pid, stop_signal);
+      // SIGKILL ends the run now; another signal lets the child exit by itself, and we keep
+      // reading its output until it closes its end or the deadline passes.
+      if (stop_signal == SIGKILL) break;
     }
-  }
-  if (result.timed_out || result.stopped_early) {
-    kill(pid, SIGKILL);
-    killed = true;
   }
   for (auto& f : fds)
     if (f.fd >= 0) close(f.fd);
+  if (result.timed_out) kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  (void)killed;
   return result;
 }
 
@@ -98,13 +98,13 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 }
 
 ProcessResult run_ember(const std::string& config_json, std::chrono::seconds timeout,
-                        const std::vector<std::string>& extra_args,
-                        const std::function<bool(const std::string&, const std::string&)>& until) {
+                        const std::vector<std::string>& extra_args, const OutputPredicate& until,
+                        int stop_signal) {
   TempDir dir;
   std::string cfg = dir.write("vm.json", config_json);
   std::vector<std::string> argv = {EMBER_BINARY, "--no-api", "--config-file", cfg};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  return run_process(argv, timeout, until);
+  return run_process(argv, timeout, until, stop_signal);
 }
 
 std::string vm_json(const std::string& kernel, int vcpus, int mem_mib, const std::string& boot_args) {

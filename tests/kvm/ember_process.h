@@ -18,10 +18,13 @@ struct ProcessResult {
   std::string err;
 };
 
+using OutputPredicate = std::function<bool(const std::string& out, const std::string& err)>;
+
 // Runs `argv` (argv[0] is the program path). If `until` is given it is called with the
-// output so far after every read; when it returns true the child is killed and the run ends.
+// output so far after every read; when it returns true the child gets `stop_signal`
+// (SIGKILL by default; another signal lets it exit by itself before the deadline).
 ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout,
-                          const std::function<bool(const std::string& out, const std::string& err)>& until = {});
+                          const OutputPredicate& until = {}, int stop_signal = 9);
 
 // A temporary directory removed with everything in it when this goes out of scope.
 class TempDir {
@@ -41,7 +44,7 @@ class TempDir {
 // Runs ember --no-api with a config file holding `config_json`, plus `extra_args`.
 ProcessResult run_ember(const std::string& config_json, std::chrono::seconds timeout,
                         const std::vector<std::string>& extra_args = {},
-                        const std::function<bool(const std::string&, const std::string&)>& until = {});
+                        const OutputPredicate& until = {}, int stop_signal = 9);
 
 // A machine config + boot source JSON for a kernel path.
 std::string vm_json(const std::string& kernel, int vcpus = 1, int mem_mib = 128,

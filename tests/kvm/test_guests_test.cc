@@ -1,6 +1,8 @@
 // Boots the freestanding test guests (tests/guests/) with ember on /dev/kvm.
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {
@@ -71,6 +73,17 @@ TEST_P(TestGuests, PvPanicReportEndsWithPanicStatus) {
   EXPECT_NE(r.out.find("pvpanic: supported events 1"), std::string::npos) << r.out;
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("guest kernel panicked"), std::string::npos) << r.err;
+}
+
+TEST_P(TestGuests, SigtermStopsTheVmInOrder) {
+  auto r = run_ember(vm_json(guest("boottime"), 2), seconds(60), {},
+                     [](const std::string& out, const std::string&) { return out.find("READY") != std::string::npos; },
+                     SIGTERM);
+  ASSERT_TRUE(r.stopped_early) << r.out << r.err;
+  EXPECT_FALSE(r.timed_out) << "ember did not exit after SIGTERM\n" << r.err;
+  EXPECT_EQ(r.signal, 0);
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+  EXPECT_NE(r.err.find("stopped by signal TERM"), std::string::npos) << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Entry, TestGuests, ::testing::Values("", "-linux64"),
