@@ -42,8 +42,11 @@ Result<bool> get_bool(const json& obj, const std::string& where, const std::stri
   return v.get<bool>();
 }
 
+}  // namespace
+
 Result<BootSourceConfig> parse_boot_source(const json& o) {
   const std::string where = "boot-source";
+  if (!o.is_object()) return make_error("'boot-source' must be a JSON object");
   TRY(reject_unknown_keys(o, where, {"kernel_image_path", "boot_args", "initrd_path", "bzimage_load"}));
   if (!o.contains("kernel_image_path")) return make_error("boot-source.kernel_image_path is required");
   BootSourceConfig b;
@@ -69,6 +72,7 @@ Result<BootSourceConfig> parse_boot_source(const json& o) {
 
 Result<MachineConfig> parse_machine_config(const json& o) {
   const std::string where = "machine-config";
+  if (!o.is_object()) return make_error("'machine-config' must be a JSON object");
   TRY(reject_unknown_keys(o, where, {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
                                      "cpu_template", "huge_pages"}));
   MachineConfig m;
@@ -92,8 +96,6 @@ Result<MachineConfig> parse_machine_config(const json& o) {
   }
   return m;
 }
-
-}  // namespace
 
 Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes) {
   if (m.vcpu_count < 1 || m.vcpu_count > kMaxVcpus)

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "vmm/util/result.h"
 #include "vmm/x86_64/loader/kernel_loader.h"
 
@@ -38,6 +40,11 @@ inline constexpr const char* kDefaultBootArgs =
 // Parses a Firecracker-style config file. Unknown keys, wrong types and out-of-range values
 // are errors that name the key.
 [[nodiscard]] Result<VmConfig> parse_vm_config(std::string_view json_text);
+
+// The two sections on their own (the API's PUT /boot-source and PUT /machine-config bodies
+// have the same shape). Errors name the key.
+[[nodiscard]] Result<BootSourceConfig> parse_boot_source(const nlohmann::json& obj);
+[[nodiscard]] Result<MachineConfig> parse_machine_config(const nlohmann::json& obj);
 
 // Checks a machine config against fixed limits and this host's memory.
 [[nodiscard]] Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes);
