@@ -1,6 +1,6 @@
 // Debian's stock kernel, unmodified, booted by ember on this machine's /dev/kvm. On a host
 // without hardware virtualization the guest kernel runs in KVM's instruction emulator and
-// stops before userspace (see TESTING.md), so these tests check its first console lines; the
+// stops before userspace (see the top-level README), so these tests check its first console lines; the
 // end-to-end layer boots it all the way in a nested VM.
 #include <gtest/gtest.h>
 
