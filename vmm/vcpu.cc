@@ -41,12 +41,53 @@ void Vcpu::start() {
   thread_ = std::thread([this] { run_loop(); });
 }
 
-void Vcpu::request_stop() {
-  stop_.store(true, std::memory_order_release);
-  // immediate_exit covers the window between the stop check and entering KVM_RUN; the signal
+void Vcpu::kick() {
+  // immediate_exit covers the window between the checks and entering KVM_RUN; the signal
   // covers a vCPU already inside it.
   fd_.run_area()->immediate_exit = 1;
   if (running_.load(std::memory_order_acquire)) pthread_kill(native_.load(), kick_signal());
+}
+
+void Vcpu::request_stop() {
+  stop_.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> g(pause_lock_);
+  }
+  pause_cv_.notify_all();
+  kick();
+}
+
+void Vcpu::pause() {
+  std::unique_lock<std::mutex> g(pause_lock_);
+  pause_requested_ = true;
+  if (!thread_.joinable()) return;  // never started: nothing runs
+  kick();
+  pause_cv_.wait(g, [this] { return parked_ || ended_; });
+}
+
+void Vcpu::resume() {
+  {
+    std::lock_guard<std::mutex> g(pause_lock_);
+    pause_requested_ = false;
+  }
+  pause_cv_.notify_all();
+}
+
+bool Vcpu::wait_while_paused() {
+  std::unique_lock<std::mutex> g(pause_lock_);
+  if (!pause_requested_) {
+    if (stop_.load(std::memory_order_acquire)) return false;
+    // A pause that is requested later sets this again (under pause_lock_) before its kick.
+    fd_.run_area()->immediate_exit = 0;
+    return true;
+  }
+  parked_ = true;
+  pause_cv_.notify_all();
+  pause_cv_.wait(g, [this] { return !pause_requested_ || stop_.load(std::memory_order_acquire); });
+  parked_ = false;
+  // The kick that parked us left immediate_exit set; clear it so KVM_RUN enters the guest.
+  if (!stop_.load(std::memory_order_acquire)) fd_.run_area()->immediate_exit = 0;
+  return !stop_.load(std::memory_order_acquire);
 }
 
 void Vcpu::join() {
@@ -57,7 +98,7 @@ void Vcpu::run_loop() {
   log_set_thread_name("vcpu" + std::to_string(fd_.id()));
   native_.store(pthread_self());
   running_.store(true, std::memory_order_release);
-  while (!stop_.load(std::memory_order_acquire)) {
+  while (wait_while_paused()) {
     int r = fd_.run();
     if (r == -EINTR || r == -EAGAIN) {
       // EINTR: kicked. EAGAIN: an AP woke from wait-for-SIPI without being started yet.
@@ -71,6 +112,11 @@ void Vcpu::run_loop() {
     if (!handle_exit()) break;
   }
   running_.store(false, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> g(pause_lock_);
+    ended_ = true;
+  }
+  pause_cv_.notify_all();
 }
 
 void Vcpu::handle_io(kvm_run* run) {
