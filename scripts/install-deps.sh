@@ -8,7 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libseccomp-dev liburing-dev
   liblzma-dev zlib1g-dev libzstd-dev liblz4-dev libbz2-dev
-  qemu-system-x86 busybox-static cpio e2fsprogs xz-utils
+  clang libclang-rt-14-dev
+  qemu-system-x86 busybox-static cpio e2fsprogs xz-utils binutils iproute2
   python3 ca-certificates
 )
 

@@ -24,6 +24,15 @@ Result<void> EventLoop::add(int fd, uint32_t events, Handler handler) {
   return {};
 }
 
+Result<void> EventLoop::modify(int fd, uint32_t events, Handler handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) < 0) return errno_error("epoll_ctl modify");
+  handlers_[fd] = std::move(handler);
+  return {};
+}
+
 void EventLoop::remove(int fd) {
   (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   handlers_.erase(fd);

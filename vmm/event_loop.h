@@ -15,6 +15,7 @@ class EventLoop {
   [[nodiscard]] static Result<EventLoop> create();
 
   [[nodiscard]] Result<void> add(int fd, uint32_t events, Handler handler);
+  [[nodiscard]] Result<void> modify(int fd, uint32_t events, Handler handler);
   void remove(int fd);
   // Waits up to timeout_ms (-1: forever) and dispatches what is ready.
   [[nodiscard]] Result<void> run_once(int timeout_ms);

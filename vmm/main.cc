@@ -8,16 +8,28 @@
 #include <cstdio>
 #include <string>
 
-#include "vmm/config/vm_config.h"
+#include <nlohmann/json.hpp>
+
+#include "api/config_file.h"
+#include "api/server.h"
+#include "vmm/controller/vmm.h"
 #include "vmm/util/file.h"
 #include "vmm/util/log.h"
 #include "vmm/util/unique_fd.h"
-#include "vmm/vm.h"
 #include "vmm/vm_exit.h"
 
 namespace {
 
 constexpr uint64_t kMaxConfigFileSize = 1 << 20;
+constexpr const char* kDefaultApiSocket = "/run/ember.socket";
+
+// The message of an API error reply ({"fault_message": "..."}), or the raw body.
+std::string fault_message(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("fault_message") && j["fault_message"].is_string())
+    return j["fault_message"].get<std::string>();
+  return body;
+}
 
 // One line on stderr, whatever the log level: the reason ember did not run the VM.
 int fail(const std::string& message) {
@@ -42,9 +54,9 @@ int main(int argc, char** argv) {
   bool no_api = false;
   bool boot_timer = false;
   bool no_seccomp = false;
-  app.add_option("--api-sock", api_sock, "Path of the API Unix socket");
+  app.add_option("--api-sock", api_sock, "Path of the API Unix socket (default /run/ember.socket)");
   app.add_option("--config-file", config_file, "Start the microVM from this JSON configuration");
-  app.add_flag("--no-api", no_api, "Do not serve the API; requires --config-file");
+  app.add_flag("--no-api", no_api, "Do not serve the API; needs --config-file");
   app.add_option("--id", id, "MicroVM id shown in logs");
   app.add_flag("--boot-timer", boot_timer, "Log the guest's boot time when it writes the boot timer");
   app.add_option("--log-path", log_path, "Write the log to this file (default: stderr)");
@@ -69,23 +81,40 @@ int main(int argc, char** argv) {
     if (!log_fd.valid()) return fail("--log-path: cannot open " + log_path);
     ember::log_set_fd(log_fd.get());
   }
-  if (!api_sock.empty()) return fail("--api-sock: this ember build has no API server yet; use --no-api --config-file");
   if (!metrics_path.empty()) return fail("--metrics-path: metrics are not available in this ember build yet");
   if (!seccomp_filter.empty()) return fail("--seccomp-filter: seccomp filters are not available in this ember build yet");
-  if (config_file.empty()) return fail("nothing to run: give --config-file (the API server is not available yet)");
-  (void)no_api;
+  if (no_api && config_file.empty()) return fail("--no-api needs --config-file: there would be nothing to run");
+  if (no_api && !api_sock.empty()) return fail("--no-api and --api-sock exclude each other");
   (void)no_seccomp;
 
-  auto text = ember::read_file(config_file, kMaxConfigFileSize);
-  if (!text) return fail("--config-file: " + text.error().message);
-  auto config = ember::parse_vm_config(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
-  if (!config) return fail(config_file + ": " + config.error().message);
-
-  ember::VmOptions options;
-  options.config = std::move(config).value();
+  ember::VmmOptions options;
+  options.instance_id = id;
   options.boot_timer = boot_timer;
   options.start_time = start_time;
-  auto vm = ember::build_vm(options);
-  if (!vm) return fail(vm.error().message);
-  return (*vm)->run();
+  auto vmm = ember::Vmm::create(options);
+  if (!vmm) return fail(vmm.error().message);
+
+  // The config file goes through the same actions as the API, then starts the VM.
+  if (!config_file.empty()) {
+    auto text = ember::read_file(config_file, kMaxConfigFileSize);
+    if (!text) return fail("--config-file: " + text.error().message);
+    auto actions = ember::parse_config_file(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+    if (!actions) return fail(config_file + ": " + actions.error().message);
+    for (const auto& action : *actions) {
+      ember::ApiReply reply = (*vmm)->handle(action);
+      if (reply.status >= 300) return fail(config_file + ": " + fault_message(reply.body));
+    }
+  }
+
+  std::unique_ptr<ember::ApiServer> api;
+  if (!no_api) {
+    if (api_sock.empty()) api_sock = kDefaultApiSocket;
+    auto server = ember::ApiServer::start(api_sock, (*vmm)->api_handler());
+    if (!server) return fail("--api-sock: " + server.error().message);
+    api = std::move(server).value();
+    ember::log_info("API server listening on " + api_sock);
+  }
+  const int status = (*vmm)->run();
+  if (api) api->stop();
+  return status;
 }

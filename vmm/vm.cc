@@ -25,7 +25,9 @@
 #include "vmm/util/file.h"
 #include "vmm/util/log.h"
 #include "vmm/util/unique_fd.h"
+#include "devices/virtio/block/virtio_block.h"
 #include "vmm/vcpu.h"
+#include "vmm/virtio_manager.h"
 #include "vmm/vm_exit.h"
 #include "vmm/x86_64/acpi/tables.h"
 #include "vmm/x86_64/boot_cpu.h"
@@ -82,9 +84,16 @@ class RawTerminal {
 
 class MicroVm final : public Vm {
  public:
-  int run() override;
+  MicroVm(EventLoop& event_loop, ExitSignal& exit_signal) : loop(&event_loop), exit(&exit_signal) {}
+  ~MicroVm() override { stop(); }
+  void start() override;
+  void pause() override;
+  void resume() override;
+  Result<void> send_ctrl_alt_del() override { return i8042->trigger_ctrl_alt_del(); }
+  void stop() override;
 
-  std::unique_ptr<ExitSignal> exit;
+  EventLoop* loop;
+  ExitSignal* exit;
   std::optional<Kvm> kvm;
   std::optional<VmFd> vm_fd;
   std::optional<GuestMemory> memory;
@@ -93,12 +102,16 @@ class MicroVm final : public Vm {
   std::shared_ptr<Serial> serial;
   std::shared_ptr<I8042> i8042;
   std::optional<EventFd> console_input_room;
+  std::unique_ptr<VirtioManager> virtio;
+  // Last: vCPU threads are stopped and joined before any device goes away.
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   int console_in_fd = -1;
 
  private:
   void pump_console_input(EventLoop& loop);
   std::deque<uint8_t> pending_input_;
+  std::optional<RawTerminal> raw_terminal_;
+  bool stopped_ = false;
 };
 
 void MicroVm::pump_console_input(EventLoop& loop) {
@@ -122,57 +135,39 @@ void MicroVm::pump_console_input(EventLoop& loop) {
   }
 }
 
-int MicroVm::run() {
-  auto loop = EventLoop::create();
-  if (!loop) {
-    log_error(loop.error().message);
-    return kExitError;
-  }
-  std::optional<RawTerminal> raw;
-  if (console_in_fd >= 0) raw.emplace(console_in_fd);
-  (void)loop->add(exit->fd(), EPOLLIN, [](uint32_t) {});
+void MicroVm::start() {
   if (console_in_fd >= 0) {
+    raw_terminal_.emplace(console_in_fd);
     // A console that cannot be polled (a regular file) just gets no input.
-    if (!loop->add(console_in_fd, EPOLLIN, [&](uint32_t) { pump_console_input(*loop); }).ok())
+    if (!loop->add(console_in_fd, EPOLLIN, [this](uint32_t) { pump_console_input(*loop); }).ok())
       console_in_fd = -1;
   }
-  (void)loop->add(console_input_room->fd(), EPOLLIN, [&](uint32_t) {
+  (void)loop->add(console_input_room->fd(), EPOLLIN, [this](uint32_t) {
     console_input_room->drain();
     pump_console_input(*loop);
   });
-
-  // Termination signals become an orderly stop (vCPUs joined, terminal restored). They are
-  // blocked before the vCPU threads exist, so only the signalfd ever sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, sig);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  UniqueFd sfd(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (sfd.valid()) {
-    (void)loop->add(sfd.get(), EPOLLIN, [&](uint32_t) {
-      signalfd_siginfo info{};
-      if (::read(sfd.get(), &info, sizeof info) != sizeof info) return;
-      const int sig = static_cast<int>(info.ssi_signo);
-      exit->report(128 + sig, std::string("stopped by signal ") + sigabbrev_np(sig));
-    });
-  }
-
   Vcpu::install_kick_handler();
   for (auto& v : vcpus) v->start();
-  while (!exit->reported()) {
-    auto r = loop->run_once(-1);
-    if (!r) {
-      exit->report(kExitError, r.error().message);
-      break;
-    }
-  }
+}
+
+void MicroVm::pause() {
+  virtio->set_paused(true);
+  for (auto& v : vcpus) v->pause();
+}
+
+void MicroVm::resume() {
+  for (auto& v : vcpus) v->resume();
+  virtio->set_paused(false);
+}
+
+void MicroVm::stop() {
+  if (stopped_) return;
+  stopped_ = true;
   for (auto& v : vcpus) v->request_stop();
   for (auto& v : vcpus) v->join();
-  raw.reset();
-  const int code = exit->code();
-  if (code == kExitOk) log_info("VM ended: " + exit->reason());
-  else log_error("VM ended: " + exit->reason());
-  return code;
+  if (console_in_fd >= 0) loop->remove(console_in_fd);
+  if (console_input_room) loop->remove(console_input_room->fd());
+  raw_terminal_.reset();
 }
 
 Result<void> configure_vcpu(const VcpuFd& vcpu, const std::vector<kvm_cpuid_entry2>& supported,
@@ -208,7 +203,7 @@ Result<void> setup_memory(MicroVm& vm, uint64_t mem_bytes) {
 }
 
 Result<void> setup_legacy_devices(MicroVm& vm, const VmOptions& opts) {
-  ExitSignal* exit = vm.exit.get();
+  ExitSignal* exit = vm.exit;
   ASSIGN_OR_RETURN(auto serial_irq, IrqEventFd::create(*vm.vm_fd, layout::kSerialIrq));
   ASSIGN_OR_RETURN(vm.console_input_room, EventFd::create());
   const EventFd* room = &*vm.console_input_room;
@@ -236,14 +231,48 @@ Result<void> setup_legacy_devices(MicroVm& vm, const VmOptions& opts) {
   return {};
 }
 
-Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
+// Drives become virtio-block devices, the root device first so the guest sees it as
+// /dev/vda. Returns the root= argument for the kernel command line (empty without a root
+// device), as Firecracker adds it.
+Result<std::string> setup_drives(VirtioManager& virtio, const std::vector<DriveConfig>& drives) {
+  std::vector<const DriveConfig*> order;
+  for (const auto& d : drives)
+    if (d.is_root_device) order.push_back(&d);
+  if (order.size() > 1) return make_error("drives: more than one drive has is_root_device set");
+  for (const auto& d : drives)
+    if (!d.is_root_device) order.push_back(&d);
+
+  std::string root_arg;
+  for (const DriveConfig* d : order) {
+    if (d->io_engine == DriveIoEngine::kAsync)
+      log_warn("drive " + d->drive_id + ": io_engine Async is not available yet; using Sync");
+    if (d->rate_limiter)
+      log_warn("drive " + d->drive_id + ": rate_limiter is not applied yet");
+    VirtioBlockConfig bc;
+    bc.path = d->path_on_host;
+    bc.read_only = d->is_read_only;
+    bc.id = d->drive_id;
+    auto added = virtio.add("drive " + d->drive_id, [&bc](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<VirtioBlock> blk, VirtioBlock::create(bc));
+      if (blk->completion_fd() >= 0) TRY(events.watch(blk->completion_fd(), EPOLLIN, VirtioBlock::kCompletionEvent));
+      return std::shared_ptr<VirtioDevice>(std::move(blk));
+    });
+    if (!added) return added.error();
+    if (d->is_root_device) {
+      root_arg = d->partuuid ? "root=PARTUUID=" + *d->partuuid : std::string("root=/dev/vda");
+      root_arg += d->is_read_only ? " ro" : " rw";
+    }
+  }
+  return root_arg;
+}
+
+Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSignal& exit) {
   const VmConfig& cfg = opts.config;
   if (!cfg.boot_source) return make_error("no boot-source given: a kernel is required");
   TRY(validate_machine_config(cfg.machine, host_memory_bytes()));
   const BootSourceConfig& boot = *cfg.boot_source;
 
-  auto vm = std::make_unique<MicroVm>();
-  ASSIGN_OR_RETURN(vm->exit, ExitSignal::create());
+  auto vm = std::make_unique<MicroVm>(loop, exit);
   vm->console_in_fd = opts.console_in_fd;
   TRY(setup_kvm(*vm));
   TRY(setup_memory(*vm, cfg.machine.mem_size_mib << 20));
@@ -272,7 +301,12 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
     info.initrd = InitrdPlacement{*addr, initrd->size()};
   }
 
-  const std::string cmdline = boot.boot_args.value_or(kDefaultBootArgs);
+  TRY(setup_legacy_devices(*vm, opts));
+  vm->virtio = std::make_unique<VirtioManager>(*vm->vm_fd, mem, vm->mmio, *vm->loop);
+  ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives));
+
+  std::string cmdline = boot.boot_args.value_or(kDefaultBootArgs);
+  if (!root_arg.empty()) cmdline += " " + root_arg;
   auto cmdline_addr = write_cmdline(mem, cmdline, cmdline_max);
   if (!cmdline_addr) return with_context("boot-source.boot_args", cmdline_addr.error());
   info.cmdline_addr = *cmdline_addr;
@@ -280,6 +314,7 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
 
   AcpiConfig acpi{};
   acpi.vcpu_count = cfg.machine.vcpu_count;
+  acpi.virtio_devices = vm->virtio->acpi_devices();
   ASSIGN_OR_RETURN(info.rsdp_addr, write_acpi_tables(mem, acpi));
 
   const bool pvh = kernel->protocol == BootProtocol::kPvh;
@@ -292,7 +327,6 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
     ASSIGN_OR_RETURN(boot_info_addr, write_zero_page(mem, info));
   }
 
-  TRY(setup_legacy_devices(*vm, opts));
   vm->pio.freeze();
   vm->mmio.freeze();
 
@@ -308,6 +342,8 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts) {
 
 }  // namespace
 
-Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options) { return build(options); }
+Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options, EventLoop& loop, ExitSignal& exit) {
+  return build(options, loop, exit);
+}
 
 }  // namespace ember

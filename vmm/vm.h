@@ -1,5 +1,6 @@
-// A built microVM: KVM objects, guest memory, devices on their buses, vCPU threads; and the
-// VMM thread's loop that runs it until the guest or an error ends it.
+// A built microVM: KVM objects, guest memory, devices on their buses, vCPU threads. The VMM
+// thread's event loop and the exit signal belong to the caller (the controller), which
+// outlives the VM.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,9 @@
 #include "vmm/util/result.h"
 
 namespace ember {
+
+class EventLoop;
+class ExitSignal;
 
 struct VmOptions {
   VmConfig config;
@@ -22,11 +26,20 @@ struct VmOptions {
 class Vm {
  public:
   virtual ~Vm() = default;
-  // Starts the vCPUs and serves the VM until it ends; returns ember's exit status.
-  [[nodiscard]] virtual int run() = 0;
+  // Starts the vCPUs and puts the console on the event loop.
+  virtual void start() = 0;
+  // Parks every vCPU outside the guest and holds back device queue processing; resume()
+  // undoes it.
+  virtual void pause() = 0;
+  virtual void resume() = 0;
+  [[nodiscard]] virtual Result<void> send_ctrl_alt_del() = 0;
+  // Stops and joins the vCPUs and gives the terminal back; the VM cannot run again.
+  virtual void stop() = 0;
 };
 
-// Builds everything up to (not including) the first KVM_RUN.
-[[nodiscard]] Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options);
+// Builds everything up to (not including) the first KVM_RUN. `loop` and `exit` must outlive
+// the VM.
+[[nodiscard]] Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options, EventLoop& loop,
+                                                   ExitSignal& exit);
 
 }  // namespace ember

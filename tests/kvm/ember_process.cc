@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 
@@ -77,6 +80,122 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::sec
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;
+}
+
+struct BackgroundProcess::Shared {
+  std::mutex lock;
+  std::condition_variable changed;
+  std::string out;
+  std::string err;
+  bool eof = false;
+  std::thread thread;
+};
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) : shared_(std::make_unique<Shared>()) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2 failed";
+    return;
+  }
+  pid_ = fork();
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  out_fd_ = out_pipe[0];
+  err_fd_ = err_pipe[0];
+  shared_->thread = std::thread([this] { reader(); });
+}
+
+void BackgroundProcess::reader() {
+  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open_fds;
+        continue;
+      }
+      std::lock_guard<std::mutex> g(shared_->lock);
+      (i == 0 ? shared_->out : shared_->err).append(buf, static_cast<size_t>(n));
+      shared_->changed.notify_all();
+    }
+  }
+  std::lock_guard<std::mutex> g(shared_->lock);
+  shared_->eof = true;
+  shared_->changed.notify_all();
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (shared_->thread.joinable()) shared_->thread.join();
+  if (out_fd_ >= 0) close(out_fd_);
+  if (err_fd_ >= 0) close(err_fd_);
+}
+
+bool BackgroundProcess::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout, bool in_stderr) {
+  std::unique_lock<std::mutex> g(shared_->lock);
+  return shared_->changed.wait_for(g, timeout, [&] {
+    return (in_stderr ? shared_->err : shared_->out).find(needle) != std::string::npos || shared_->eof;
+  }) && (in_stderr ? shared_->err : shared_->out).find(needle) != std::string::npos;
+}
+
+std::string BackgroundProcess::out() {
+  std::lock_guard<std::mutex> g(shared_->lock);
+  return shared_->out;
+}
+
+std::string BackgroundProcess::err() {
+  std::lock_guard<std::mutex> g(shared_->lock);
+  return shared_->err;
+}
+
+void BackgroundProcess::send_signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+ProcessResult BackgroundProcess::wait(std::chrono::milliseconds timeout) {
+  ProcessResult r;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool reaped = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      reaped = true;
+      break;
+    }
+    usleep(5000);
+  }
+  if (!reaped) {
+    r.timed_out = true;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  if (shared_->thread.joinable()) shared_->thread.join();
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  r.out = out();
+  r.err = err();
+  return r;
 }
 
 TempDir::TempDir() {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,31 @@ using OutputPredicate = std::function<bool(const std::string& out, const std::st
 // (SIGKILL by default; another signal lets it exit by itself before the deadline).
 ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout,
                           const OutputPredicate& until = {}, int stop_signal = 9);
+
+// A child process whose output is collected by a thread while the test talks to it.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  ~BackgroundProcess();  // kills and reaps the child if it still runs
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  // Waits until stdout (or stderr) holds `needle`; false on timeout or exit.
+  bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout, bool in_stderr = false);
+  std::string out();
+  std::string err();
+  void send_signal(int sig);
+  // Waits for the exit; on timeout kills it and sets timed_out.
+  ProcessResult wait(std::chrono::milliseconds timeout);
+
+ private:
+  void reader();
+  int pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  struct Shared;
+  std::unique_ptr<Shared> shared_;
+};
 
 // A temporary directory removed with everything in it when this goes out of scope.
 class TempDir {

@@ -17,12 +17,6 @@ Result<void> reject_unknown_keys(const json& obj, const std::string& where,
   return {};
 }
 
-Result<const json*> require_object(const json& parent, const std::string& key) {
-  const json& v = parent.at(key);
-  if (!v.is_object()) return make_error("'" + key + "' must be a JSON object");
-  return &v;
-}
-
 Result<std::string> get_string(const json& obj, const std::string& where, const std::string& key) {
   const json& v = obj.at(key);
   if (!v.is_string()) return make_error(where + "." + key + " must be a string");
@@ -108,35 +102,6 @@ Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_b
     return make_error("machine-config.mem_size_mib " + std::to_string(m.mem_size_mib) +
                       " is more than this host's memory (" + std::to_string(host_mem_bytes >> 20) + " MiB)");
   return {};
-}
-
-Result<VmConfig> parse_vm_config(std::string_view json_text) {
-  json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return make_error("config file is not valid JSON");
-  if (!root.is_object()) return make_error("config file must hold a JSON object");
-  TRY(reject_unknown_keys(root, "the config file",
-                          {"boot-source", "machine-config", "drives", "network-interfaces"}));
-  VmConfig cfg;
-  try {
-    if (root.contains("boot-source")) {
-      ASSIGN_OR_RETURN(const json* o, require_object(root, "boot-source"));
-      ASSIGN_OR_RETURN(cfg.boot_source, parse_boot_source(*o));
-    }
-    if (root.contains("machine-config")) {
-      ASSIGN_OR_RETURN(const json* o, require_object(root, "machine-config"));
-      ASSIGN_OR_RETURN(cfg.machine, parse_machine_config(*o));
-    }
-  } catch (const json::exception& e) {
-    return make_error(std::string("config file: ") + e.what());
-  }
-  // Devices come with the virtio work; an empty list is what many Firecracker configs carry.
-  for (const char* key : {"drives", "network-interfaces"}) {
-    if (!root.contains(key)) continue;
-    if (!root.at(key).is_array()) return make_error(std::string("'") + key + "' must be a JSON array");
-    if (!root.at(key).empty())
-      return make_error(std::string("'") + key + "' devices are not supported by this ember build yet");
-  }
-  return cfg;
 }
 
 }  // namespace ember

@@ -5,9 +5,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "api/models.h"
 #include "vmm/util/result.h"
 #include "vmm/x86_64/loader/kernel_loader.h"
 
@@ -31,15 +33,12 @@ struct MachineConfig {
 struct VmConfig {
   std::optional<BootSourceConfig> boot_source;
   MachineConfig machine;
+  std::vector<DriveConfig> drives;  // in the order given; the root device becomes /dev/vda
 };
 
 inline constexpr uint32_t kMaxVcpus = 32;
 inline constexpr const char* kDefaultBootArgs =
     "console=ttyS0 reboot=k panic=1 pci=off nomodule i8042.noaux i8042.nomux i8042.dumbkbd";
-
-// Parses a Firecracker-style config file. Unknown keys, wrong types and out-of-range values
-// are errors that name the key.
-[[nodiscard]] Result<VmConfig> parse_vm_config(std::string_view json_text);
 
 // The two sections on their own (the API's PUT /boot-source and PUT /machine-config bodies
 // have the same shape). Errors name the key.

@@ -29,6 +29,7 @@ thread_local std::string t_thread_name = "main";
 
 const char* level_name(LogLevel l) {
   switch (l) {
+    case LogLevel::kOff: return "OFF";
     case LogLevel::kError: return "ERROR";
     case LogLevel::kWarn: return "WARN";
     case LogLevel::kInfo: return "INFO";

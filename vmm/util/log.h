@@ -7,7 +7,7 @@
 
 namespace ember {
 
-enum class LogLevel { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
+enum class LogLevel { kOff = -1, kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 
 // Sets the instance id shown on every line and the highest level printed.
 void log_configure(std::string instance_id, LogLevel max_level);

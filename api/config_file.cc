@@ -1,0 +1,76 @@
+#include "api/config_file.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+#include "api/request_parser.h"
+
+namespace ember {
+namespace {
+
+using json = nlohmann::json;
+
+// Config-file key -> the API path its body is PUT to. Array sections PUT one body per entry to
+// path + "/" + the entry's id field.
+struct Section {
+  const char* path;
+  const char* id_field;  // nullptr: a single object
+};
+const std::map<std::string, Section>& sections() {
+  static const std::map<std::string, Section> m = {
+      {"logger", {"/logger", nullptr}},
+      {"metrics", {"/metrics", nullptr}},
+      {"machine-config", {"/machine-config", nullptr}},
+      {"boot-source", {"/boot-source", nullptr}},
+      {"drives", {"/drives", "drive_id"}},
+      {"network-interfaces", {"/network-interfaces", "iface_id"}},
+      {"vsock", {"/vsock", nullptr}},
+  };
+  return m;
+}
+// The order in which sections apply: logging first, devices after the machine.
+constexpr const char* kOrder[] = {"logger", "metrics", "machine-config", "boot-source",
+                                  "drives", "network-interfaces", "vsock"};
+
+Result<VmmAction> put(const std::string& where, const std::string& path, const json& body) {
+  auto action = parse_api_request("PUT", path, body.dump());
+  if (!action) return make_error(where + ": " + action.error().message);
+  return action;
+}
+
+}  // namespace
+
+Result<std::vector<VmmAction>> parse_config_file(std::string_view json_text) {
+  json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return make_error("config file is not valid JSON");
+  if (!root.is_object()) return make_error("config file must hold a JSON object");
+  for (const auto& [key, _] : root.items()) {
+    if (!sections().contains(key)) return make_error("unknown key '" + key + "' in the config file");
+  }
+  std::vector<VmmAction> actions;
+  for (const char* key : kOrder) {
+    if (!root.contains(key)) continue;
+    const Section& section = sections().at(key);
+    const json& value = root.at(key);
+    if (section.id_field == nullptr) {
+      ASSIGN_OR_RETURN(VmmAction a, put(key, section.path, value));
+      actions.push_back(std::move(a));
+      continue;
+    }
+    if (!value.is_array()) return make_error(std::string("'") + key + "' must be a JSON array");
+    for (size_t i = 0; i < value.size(); ++i) {
+      const std::string where = std::string(key) + "[" + std::to_string(i) + "]";
+      const json& entry = value[i];
+      if (!entry.is_object() || !entry.contains(section.id_field) || !entry.at(section.id_field).is_string())
+        return make_error(where + ": " + section.id_field + " is required and must be a string");
+      ASSIGN_OR_RETURN(VmmAction a, put(where, std::string(section.path) + "/" +
+                                                   entry.at(section.id_field).get<std::string>(), entry));
+      actions.push_back(std::move(a));
+    }
+  }
+  actions.push_back(InstanceStart{});
+  return actions;
+}
+
+}  // namespace ember

@@ -1,0 +1,110 @@
+// ember driven through its API socket, as Firecracker users drive Firecracker: configure,
+// InstanceStart, pause and resume, refusals in the wrong state, and a clean stop.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <thread>
+
+#include "api/client.h"
+#include "tests/kvm/ember_process.h"
+
+namespace ember::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ApiLifecycle : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    require_kvm();
+    sock_ = dir_.path() + "/api.sock";
+    ember_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{EMBER_BINARY, "--api-sock", sock_, "--id", "api-test"});
+    ASSERT_TRUE(ember_->wait_for_output("API server listening", 10s, /*in_stderr=*/true)) << ember_->err();
+  }
+
+  ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
+    auto r = api_request(sock_, method, path, body, 10s);
+    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : ApiResponse{};
+  }
+
+  TempDir dir_;
+  std::string sock_;
+  std::unique_ptr<BackgroundProcess> ember_;
+};
+
+TEST_F(ApiLifecycle, ConfigureStartPauseResumeAndStop) {
+  EXPECT_NE(call("GET", "/").body.find("\"Not started\""), std::string::npos);
+  EXPECT_EQ(call("PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 64})").status, 204);
+  EXPECT_EQ(call("PUT", "/boot-source", R"({"kernel_image_path": ")" + guest_path("ticker") + R"("})").status, 204);
+  auto cfg = call("GET", "/vm/config");
+  EXPECT_EQ(cfg.status, 200);
+  EXPECT_NE(cfg.body.find("\"vcpu_count\":2"), std::string::npos) << cfg.body;
+  EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+  ASSERT_TRUE(ember_->wait_for_output("tick 3\n", 30s)) << ember_->out() << ember_->err();
+  EXPECT_NE(call("GET", "/").body.find("\"Running\""), std::string::npos);
+
+  // After InstanceStart, configuration is refused and nothing changes.
+  auto late = call("PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64})");
+  EXPECT_EQ(late.status, 400);
+  EXPECT_NE(late.body.find("fault_message"), std::string::npos);
+  EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 400);
+  EXPECT_NE(call("GET", "/machine-config").body.find("\"vcpu_count\":2"), std::string::npos);
+
+  EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Paused"})").status, 204);
+  EXPECT_NE(call("GET", "/").body.find("\"Paused\""), std::string::npos);
+  const std::string frozen = ember_->out();
+  std::this_thread::sleep_for(300ms);  // ~15 ticks' worth: none may appear while paused
+  EXPECT_EQ(ember_->out(), frozen) << "the guest kept running while paused";
+
+  EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Resumed"})").status, 204);
+  const auto ticks_at_resume = frozen.size();
+  EXPECT_TRUE(ember_->wait_for_output("tick", 1s));
+  for (int i = 0; i < 200 && ember_->out().size() == ticks_at_resume; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_GT(ember_->out().size(), ticks_at_resume) << "the guest did not resume";
+
+  ember_->send_signal(SIGTERM);
+  auto r = ember_->wait(10s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.err;
+}
+
+TEST_F(ApiLifecycle, RefusalsLeaveTheStateUnchanged) {
+  auto start = call("PUT", "/actions", R"({"action_type": "InstanceStart"})");
+  EXPECT_EQ(start.status, 400);
+  EXPECT_NE(start.body.find("boot-source"), std::string::npos) << start.body;
+  EXPECT_EQ(call("PATCH", "/vm", R"({"state": "Paused"})").status, 400);
+  EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "SendCtrlAltDel"})").status, 400);
+  auto bad = call("PUT", "/machine-config", R"({"vcpu_count": 0, "mem_size_mib": 64})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("vcpu_count"), std::string::npos) << bad.body;
+  auto missing = call("PUT", "/boot-source", R"({"kernel_image_path": "/nonexistent/kernel"})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("kernel_image_path"), std::string::npos) << missing.body;
+  EXPECT_EQ(call("PUT", "/balloon", R"({"amount_mib": 1, "deflate_on_oom": false})").status, 400);
+  EXPECT_NE(call("GET", "/machine-config").body.find("\"vcpu_count\":1"), std::string::npos);
+  EXPECT_NE(call("GET", "/").body.find("\"Not started\""), std::string::npos);
+
+  // A kernel that fails to load makes InstanceStart fail; the VMM stays configurable.
+  std::string junk = dir_.write("junk", std::string(4096, 'j'));
+  EXPECT_EQ(call("PUT", "/boot-source", R"({"kernel_image_path": ")" + junk + R"("})").status, 204);
+  auto failed = call("PUT", "/actions", R"({"action_type": "InstanceStart"})");
+  EXPECT_EQ(failed.status, 400);
+  EXPECT_NE(failed.body.find("neither an ELF"), std::string::npos) << failed.body;
+  EXPECT_EQ(call("PUT", "/boot-source", R"({"kernel_image_path": ")" + guest_path("hello") + R"("})").status, 204);
+  EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+  auto r = ember_->wait(30s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Hello from the ember test guest"), std::string::npos);
+}
+
+TEST(ApiSocket, ExistingSocketPathIsRefused) {
+  TempDir dir;
+  std::string taken = dir.write("taken.sock", "");
+  auto r = run_process({EMBER_BINARY, "--api-sock", taken}, std::chrono::seconds(10));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--api-sock"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ember::test

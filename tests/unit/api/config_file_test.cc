@@ -1,0 +1,49 @@
+#include "api/config_file.h"
+
+#include <gtest/gtest.h>
+
+namespace ember {
+namespace {
+
+TEST(ConfigFile, SectionsBecomeTheApiActionsThenInstanceStart) {
+  auto actions = parse_config_file(R"({
+    "boot-source": {"kernel_image_path": "/k", "boot_args": "console=ttyS0"},
+    "machine-config": {"vcpu_count": 2, "mem_size_mib": 256},
+    "drives": [{"drive_id": "rootfs", "path_on_host": "/r.ext4", "is_root_device": true, "is_read_only": false},
+               {"drive_id": "data", "path_on_host": "/d.img", "is_root_device": false, "is_read_only": true}],
+    "logger": {"level": "Debug"}})");
+  ASSERT_TRUE(actions.ok()) << actions.error().message;
+  ASSERT_EQ(actions->size(), 6u);
+  EXPECT_TRUE(std::holds_alternative<PutLogger>((*actions)[0]));
+  ASSERT_TRUE(std::holds_alternative<PutMachineConfig>((*actions)[1]));
+  EXPECT_EQ(std::get<PutMachineConfig>((*actions)[1]).config.vcpu_count, 2u);
+  EXPECT_TRUE(std::holds_alternative<PutBootSource>((*actions)[2]));
+  ASSERT_TRUE(std::holds_alternative<PutDrive>((*actions)[3]));
+  EXPECT_EQ(std::get<PutDrive>((*actions)[3]).config.drive_id, "rootfs");
+  EXPECT_TRUE(std::get<PutDrive>((*actions)[4]).config.is_read_only);
+  EXPECT_TRUE(std::holds_alternative<InstanceStart>((*actions)[5]));
+}
+
+TEST(ConfigFile, ErrorsNameTheSection) {
+  struct Case { const char* json; const char* needle; };
+  const Case cases[] = {
+      {R"({"boot_source": {}})", "unknown key 'boot_source'"},
+      {R"({"machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "vcpus": 2}})", "machine-config: "},
+      {R"({"machine-config": {"vcpu_count": "two", "mem_size_mib": 64}})", "machine-config.vcpu_count"},
+      {R"({"drives": {}})", "'drives' must be a JSON array"},
+      {R"({"drives": [{"path_on_host": "/x"}]})", "drives[0]: drive_id is required"},
+      {R"({"drives": [{"drive_id": "a/b", "path_on_host": "/x", "is_root_device": false}]})", "drives[0]: "},
+      {R"({"drives": [{"drive_id": "ok", "path_on_host": "/x", "is_root_device": false}, {"drive_id": "x", "is_root_device": 3}]})", "drives[1]: "},
+      {R"({"boot-source": )", "not valid JSON"},
+      {R"([])", "must hold a JSON object"},
+      {"", "not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_config_file(c.json);
+    ASSERT_FALSE(r.ok()) << c.json;
+    EXPECT_NE(r.error().message.find(c.needle), std::string::npos) << c.json << " -> " << r.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace ember

@@ -1,0 +1,244 @@
+#include "vmm/controller/vmm.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "api/response.h"
+#include "vmm/util/errno_error.h"
+#include "vmm/util/log.h"
+
+namespace ember {
+namespace {
+
+constexpr const char* kNotBeforeStart = "this action is only allowed after InstanceStart";
+constexpr const char* kNotAfterStart = "the requested operation is not supported after starting the microVM";
+
+uint64_t host_memory_bytes() {
+  struct sysinfo si {};
+  if (::sysinfo(&si) != 0) return 0;
+  return (static_cast<uint64_t>(si.totalram) + si.totalswap) * si.mem_unit;
+}
+
+LogLevel to_log_level(LoggerLevel l) {
+  switch (l) {
+    case LoggerLevel::kError: return LogLevel::kError;
+    case LoggerLevel::kWarning: return LogLevel::kWarn;
+    case LoggerLevel::kInfo: return LogLevel::kInfo;
+    case LoggerLevel::kDebug:
+    case LoggerLevel::kTrace: return LogLevel::kDebug;
+    case LoggerLevel::kOff: return LogLevel::kOff;
+  }
+  return LogLevel::kInfo;
+}
+
+template <class T, class V>
+const T* as(const V& v) {
+  return std::get_if<T>(&v);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Vmm>> Vmm::create(const VmmOptions& options) {
+  std::unique_ptr<Vmm> vmm(new Vmm(options));  // NOLINT: private constructor
+  ASSIGN_OR_RETURN(vmm->loop_, EventLoop::create());
+  ASSIGN_OR_RETURN(vmm->exit_, ExitSignal::create());
+  ASSIGN_OR_RETURN(EventFd wakeup, EventFd::create());
+  vmm->queue_ = std::make_unique<ActionQueue>(std::move(wakeup));
+
+  // Termination signals become an orderly stop (vCPUs joined, terminal restored). They are
+  // blocked before any other thread exists, so only the signalfd ever sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  vmm->signal_fd_.reset(::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!vmm->signal_fd_.valid()) return errno_error("signalfd");
+
+  Vmm* self = vmm.get();
+  TRY(vmm->loop_->add(vmm->exit_->fd(), EPOLLIN, [](uint32_t) {}));
+  TRY(vmm->loop_->add(vmm->signal_fd_.get(), EPOLLIN, [self](uint32_t) {
+    signalfd_siginfo info{};
+    if (::read(self->signal_fd_.get(), &info, sizeof info) != sizeof info) return;
+    const int sig = static_cast<int>(info.ssi_signo);
+    self->exit_->report(128 + sig, std::string("stopped by signal ") + sigabbrev_np(sig));
+  }));
+  TRY(vmm->loop_->add(vmm->queue_->fd(), EPOLLIN, [self](uint32_t) {
+    self->queue_->drain([self](const VmmAction& a) { return self->handle(a); });
+  }));
+  return vmm;
+}
+
+Vmm::~Vmm() {
+  if (queue_) queue_->close();
+  vm_.reset();  // joins the vCPUs before the loop and exit signal go away
+}
+
+int Vmm::run() {
+  while (!exit_->reported()) {
+    auto r = loop_->run_once(-1);
+    if (!r) exit_->report(kExitError, r.error().message);
+  }
+  queue_->close();
+  if (vm_) vm_->stop();
+  const int code = exit_->code();
+  if (code == kExitOk) log_info("VM ended: " + exit_->reason());
+  else log_error("VM ended: " + exit_->reason());
+  return code;
+}
+
+ApiReply Vmm::handle(const VmmAction& action) {
+  log_debug(std::string("API action ") + std::string(action_name(action)));
+  bool handled = false;
+  ApiReply reply = common(action, &handled);
+  if (handled) return reply;
+  return vm_ ? runtime(action) : preboot(action);
+}
+
+// Actions answered the same way before and after InstanceStart.
+ApiReply Vmm::common(const VmmAction& action, bool* handled) {
+  *handled = true;
+  if (as<GetInstanceInfo>(action)) {
+    InstanceInfo info;
+    info.id = options_.instance_id;
+    info.state = !vm_ ? InstanceState::kNotStarted : paused_ ? InstanceState::kPaused : InstanceState::kRunning;
+    info.vmm_version = EMBER_VERSION;
+    return reply_json(instance_info_json(info));
+  }
+  if (as<GetVersion>(action)) return reply_json(version_json(EMBER_VERSION));
+  if (as<GetMachineConfig>(action)) return reply_json(machine_config_json(config_.machine));
+  if (as<GetVmConfig>(action)) {
+    FullVmConfig full;
+    full.boot_source = config_.boot_source;
+    full.machine = config_.machine;
+    full.drives = config_.drives;
+    full.logger = logger_;
+    return reply_json(vm_config_json(full));
+  }
+  if (as<CreateSnapshot>(action) || as<LoadSnapshot>(action))
+    return reply_error("snapshots are not supported by this ember build yet");
+  if (as<PutMetrics>(action) || as<FlushMetrics>(action))
+    return reply_error("metrics are not supported by this ember build yet");
+  if (as<PutNetworkInterface>(action) || as<PatchNetworkInterface>(action))
+    return reply_error("network interfaces are not supported by this ember build yet");
+  if (as<PutVsock>(action)) return reply_error("vsock is not supported by this ember build yet");
+  *handled = false;
+  return {};
+}
+
+ApiReply Vmm::preboot(const VmmAction& action) {
+  if (const auto* a = as<PutMachineConfig>(action)) {
+    auto ok = validate_machine_config(a->config, host_memory_bytes());
+    if (!ok) return reply_error(ok.error().message);
+    config_.machine = a->config;
+    return reply_no_content();
+  }
+  if (const auto* a = as<PatchMachineConfig>(action)) {
+    MachineConfig m = config_.machine;
+    if (a->vcpu_count) m.vcpu_count = *a->vcpu_count;
+    if (a->mem_size_mib) m.mem_size_mib = *a->mem_size_mib;
+    if (a->smt) m.smt = *a->smt;
+    if (a->track_dirty_pages) m.track_dirty_pages = *a->track_dirty_pages;
+    auto ok = validate_machine_config(m, host_memory_bytes());
+    if (!ok) return reply_error(ok.error().message);
+    config_.machine = m;
+    return reply_no_content();
+  }
+  if (const auto* a = as<PutBootSource>(action)) {
+    if (::access(a->config.kernel_image_path.c_str(), R_OK) != 0)
+      return reply_error("boot-source.kernel_image_path: cannot read " + a->config.kernel_image_path +
+                         ": " + std::strerror(errno));
+    if (a->config.initrd_path && ::access(a->config.initrd_path->c_str(), R_OK) != 0)
+      return reply_error("boot-source.initrd_path: cannot read " + *a->config.initrd_path + ": " +
+                         std::strerror(errno));
+    config_.boot_source = a->config;
+    return reply_no_content();
+  }
+  if (const auto* a = as<PutDrive>(action)) return put_drive(a->config);
+  if (const auto* a = as<PutLogger>(action)) return put_logger(a->config);
+  if (as<InstanceStart>(action)) return start_instance();
+  if (as<PatchDrive>(action) || as<PatchVm>(action) || as<SendCtrlAltDel>(action))
+    return reply_error(kNotBeforeStart);
+  return reply_error(std::string(action_name(action)) + " is not supported");
+}
+
+ApiReply Vmm::runtime(const VmmAction& action) {
+  if (const auto* a = as<PatchVm>(action)) {
+    if (a->state == RequestedVmState::kPaused) {
+      if (!paused_) vm_->pause();
+      paused_ = true;
+      log_info("VM paused");
+    } else {
+      if (paused_) vm_->resume();
+      paused_ = false;
+      log_info("VM resumed");
+    }
+    return reply_no_content();
+  }
+  if (as<SendCtrlAltDel>(action)) {
+    auto r = vm_->send_ctrl_alt_del();
+    if (!r) return reply_error("SendCtrlAltDel: " + r.error().message);
+    return reply_no_content();
+  }
+  if (as<PatchDrive>(action))
+    return reply_error("updating a drive at runtime is not supported by this ember build yet");
+  return reply_error(kNotAfterStart);
+}
+
+ApiReply Vmm::put_drive(const DriveConfig& drive) {
+  const int mode = drive.is_read_only ? R_OK : (R_OK | W_OK);
+  if (::access(drive.path_on_host.c_str(), mode) != 0)
+    return reply_error("drive " + drive.drive_id + ": cannot open " + drive.path_on_host + ": " +
+                       std::strerror(errno));
+  std::vector<DriveConfig> drives = config_.drives;
+  bool replaced = false;
+  for (auto& d : drives) {
+    if (d.drive_id == drive.drive_id) {
+      d = drive;
+      replaced = true;
+    }
+  }
+  if (!replaced) drives.push_back(drive);
+  int roots = 0;
+  for (const auto& d : drives) roots += d.is_root_device ? 1 : 0;
+  if (roots > 1) return reply_error("drive " + drive.drive_id + ": a root device is already configured");
+  config_.drives = std::move(drives);
+  return reply_no_content();
+}
+
+ApiReply Vmm::put_logger(const LoggerConfig& logger) {
+  if (logger.log_path) {
+    UniqueFd fd(::open(logger.log_path->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600));
+    if (!fd.valid())
+      return reply_error("logger.log_path: cannot open " + *logger.log_path + ": " + std::strerror(errno));
+    log_set_fd(fd.get());
+    log_fd_ = std::move(fd);
+  }
+  if (logger.level) log_configure(options_.instance_id, to_log_level(*logger.level));
+  logger_ = logger;
+  return reply_no_content();
+}
+
+ApiReply Vmm::start_instance() {
+  if (!config_.boot_source) return reply_error("InstanceStart: no boot-source is configured");
+  VmOptions opts;
+  opts.config = config_;
+  opts.boot_timer = options_.boot_timer;
+  opts.console_out_fd = options_.console_out_fd;
+  opts.console_in_fd = options_.console_in_fd;
+  opts.start_time = options_.start_time;
+  auto vm = build_vm(opts, *loop_, *exit_);
+  if (!vm) return reply_error("InstanceStart: " + vm.error().message);
+  vm_ = std::move(vm).value();
+  vm_->start();
+  log_info("VM started");
+  return reply_no_content();
+}
+
+}  // namespace ember

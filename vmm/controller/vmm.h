@@ -1,0 +1,66 @@
+// The VMM process: the VMM thread's event loop, and the one place actions are carried out.
+// Before InstanceStart it assembles the configuration (pre-boot controller); after it, it runs
+// the microVM (runtime controller). The API server and --config-file both arrive here as
+// VmmActions, so they cannot disagree.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/action.h"
+#include "api/api_handler.h"
+#include "vmm/config/vm_config.h"
+#include "vmm/controller/action_queue.h"
+#include "vmm/event_loop.h"
+#include "vmm/util/unique_fd.h"
+#include "vmm/vm.h"
+#include "vmm/vm_exit.h"
+
+namespace ember {
+
+struct VmmOptions {
+  std::string instance_id = "anonymous-instance";
+  bool boot_timer = false;
+  int console_out_fd = 1;
+  int console_in_fd = 0;
+  std::chrono::steady_clock::time_point start_time = std::chrono::steady_clock::now();
+};
+
+class Vmm {
+ public:
+  // Blocks the termination signals for every thread created after it; call it before starting
+  // the API server.
+  [[nodiscard]] static Result<std::unique_ptr<Vmm>> create(const VmmOptions& options);
+  ~Vmm();
+
+  // Carries out one action on the calling (VMM) thread.
+  [[nodiscard]] ApiReply handle(const VmmAction& action);
+  // What the API server calls; actions reach handle() through the event loop.
+  [[nodiscard]] ApiHandler& api_handler() { return *queue_; }
+  // Serves until the microVM ends or a termination signal arrives; returns the exit status.
+  [[nodiscard]] int run();
+
+ private:
+  explicit Vmm(const VmmOptions& options) : options_(options) {}
+  ApiReply preboot(const VmmAction& action);
+  ApiReply runtime(const VmmAction& action);
+  ApiReply common(const VmmAction& action, bool* handled);
+  ApiReply start_instance();
+  ApiReply put_drive(const DriveConfig& drive);
+  ApiReply put_logger(const LoggerConfig& logger);
+
+  VmmOptions options_;
+  std::optional<EventLoop> loop_;
+  std::unique_ptr<ExitSignal> exit_;
+  std::unique_ptr<ActionQueue> queue_;
+  UniqueFd signal_fd_;
+  UniqueFd log_fd_;
+  VmConfig config_;
+  std::optional<LoggerConfig> logger_;
+  std::unique_ptr<Vm> vm_;
+  bool paused_ = false;
+};
+
+}  // namespace ember

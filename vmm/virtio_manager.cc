@@ -1,0 +1,108 @@
+#include "vmm/virtio_manager.h"
+
+#include <sys/epoll.h>
+
+#include <map>
+
+#include "vmm/irq_eventfd.h"
+#include "vmm/util/log.h"
+#include "vmm/x86_64/layout.h"
+
+namespace ember {
+
+// One device's place on the VM: its transport, queue eventfds, and the host fds it watches.
+class VirtioManager::Slot final : public EventRegistrar {
+ public:
+  explicit Slot(EventLoop& loop) : loop_(loop) {}
+  ~Slot() override {
+    for (const auto& [fd, _] : watched_) loop_.remove(fd);
+    for (const auto& q : queue_events_) loop_.remove(q.fd());
+  }
+
+  Result<void> watch(int fd, uint32_t events, uint32_t event_id) override {
+    if (watched_.contains(fd)) return make_error("fd " + std::to_string(fd) + " is already watched");
+    TRY(loop_.add(fd, events, handler(event_id)));
+    watched_[fd] = event_id;
+    return {};
+  }
+  Result<void> modify(int fd, uint32_t events, uint32_t event_id) override {
+    if (!watched_.contains(fd)) return make_error("fd " + std::to_string(fd) + " is not watched");
+    TRY(loop_.modify(fd, events, handler(event_id)));
+    watched_[fd] = event_id;
+    return {};
+  }
+  void unwatch(int fd) override {
+    if (watched_.erase(fd) != 0) loop_.remove(fd);
+  }
+
+  std::shared_ptr<VirtioMmioTransport> transport;
+  std::vector<EventFd> queue_events_;
+
+ private:
+  EventLoop::Handler handler(uint32_t event_id) {
+    return [this, event_id](uint32_t) {
+      if (transport) transport->process_device_event(event_id);
+    };
+  }
+  EventLoop& loop_;
+  std::map<int, uint32_t> watched_;
+};
+
+VirtioManager::VirtioManager(const VmFd& vm, const GuestMemory& mem, Bus& mmio, EventLoop& loop)
+    : vm_(vm), mem_(mem), mmio_(mmio), loop_(loop) {}
+
+VirtioManager::~VirtioManager() = default;
+
+void VirtioManager::set_paused(bool paused) {
+  const bool resuming = paused_ && !paused;
+  paused_ = paused;
+  if (!resuming) return;
+  for (auto& slot : slots_)
+    for (uint32_t q = 0; q < slot->queue_events_.size(); ++q) slot->transport->notify_queue(q);
+}
+
+Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const std::string& id,
+                                                                const DeviceFactory& factory) {
+  const uint64_t index = slots_.size();
+  const uint32_t gsi = layout::kFirstDeviceGsi + static_cast<uint32_t>(index);
+  if (gsi >= layout::kIoapicPins)
+    return make_error(id + ": too many virtio devices (at most " +
+                      std::to_string(layout::kIoapicPins - layout::kFirstDeviceGsi) + ")");
+  const uint64_t base = layout::kVirtioMmioStart + index * layout::kVirtioMmioWindow;
+
+  auto slot = std::make_unique<Slot>(loop_);
+  auto device = factory(*slot);
+  if (!device) return with_context(id, device.error());
+  ASSIGN_OR_RETURN(auto irq, IrqEventFd::create(vm_, gsi));
+  auto transport = std::make_shared<VirtioMmioTransport>(*device, mem_, irq);
+  TRY(mmio_.insert(transport, base, layout::kVirtioMmioWindow));
+
+  // Queue notifications: the guest writes the queue index to QueueNotify; KVM signals the
+  // matching eventfd instead of exiting to the vCPU thread.
+  const size_t queues = (*device)->queue_max_sizes().size();
+  for (uint64_t q = 0; q < queues; ++q) {
+    ASSIGN_OR_RETURN(EventFd ev, EventFd::create());
+    TRY(vm_.register_ioeventfd(ev.fd(), base + VirtioMmioTransport::kQueueNotifyOffset, 4,
+                               /*pio=*/false, &q));
+    slot->queue_events_.push_back(std::move(ev));
+  }
+  slot->transport = transport;
+  Slot* raw = slot.get();
+  for (uint32_t q = 0; q < queues; ++q) {
+    const EventFd* ev = &raw->queue_events_[q];
+    TRY(loop_.add(ev->fd(), EPOLLIN, [this, raw, ev, q](uint32_t) {
+      ev->drain();
+      if (!paused_) raw->transport->notify_queue(q);
+    }));
+  }
+  slots_.push_back(std::move(slot));
+  acpi_.push_back({base, layout::kVirtioMmioWindow, gsi});
+  log_info(id + ": virtio-mmio at 0x" + [&] {
+    char b[32];
+    std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(base));
+    return std::string(b);
+  }() + ", GSI " + std::to_string(gsi));
+  return transport;
+}
+
+}  // namespace ember

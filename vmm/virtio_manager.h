@@ -1,0 +1,54 @@
+// Puts virtio devices on the VM: one MMIO window and one GSI each, an irqfd for interrupts,
+// an ioeventfd per queue so queue notifications reach the VMM thread without a vCPU exit,
+// and the device's host fds on the VMM thread's event loop.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "devices/event_registrar.h"
+#include "devices/virtio/mmio_transport.h"
+#include "devices/virtio/virtio_device.h"
+#include "vmm/bus.h"
+#include "vmm/event_loop.h"
+#include "vmm/kvm/kvm.h"
+#include "vmm/memory/guest_memory.h"
+#include "vmm/util/event_fd.h"
+#include "vmm/x86_64/acpi/tables.h"
+
+namespace ember {
+
+class VirtioManager {
+ public:
+  // Builds a device; the registrar it gets stays valid as long as the manager.
+  using DeviceFactory = std::function<Result<std::shared_ptr<VirtioDevice>>(EventRegistrar&)>;
+
+  VirtioManager(const VmFd& vm, const GuestMemory& mem, Bus& mmio, EventLoop& loop);
+  ~VirtioManager();
+  VirtioManager(const VirtioManager&) = delete;
+  VirtioManager& operator=(const VirtioManager&) = delete;
+
+  // `id` names the device in errors and logs ("drive rootfs").
+  [[nodiscard]] Result<std::shared_ptr<VirtioMmioTransport>> add(const std::string& id,
+                                                                  const DeviceFactory& factory);
+  // While paused, queue notifications are held back; resuming runs every queue once so none
+  // that was notified meanwhile is left waiting.
+  void set_paused(bool paused);
+
+  // What the DSDT must announce, in attach order (the guest numbers devices in that order).
+  [[nodiscard]] const std::vector<AcpiVirtioDevice>& acpi_devices() const { return acpi_; }
+
+ private:
+  class Slot;
+  const VmFd& vm_;
+  const GuestMemory& mem_;
+  Bus& mmio_;
+  EventLoop& loop_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<AcpiVirtioDevice> acpi_;
+  bool paused_ = false;
+};
+
+}  // namespace ember
