@@ -1,0 +1,268 @@
+#include "api/request_parser.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <optional>
+#include <vector>
+
+#include "api/body_parsers.h"
+#include "api/json_fields.h"
+
+namespace ember {
+namespace {
+
+using json = nlohmann::json;
+using api_detail::quote_value;
+
+// One endpoint of the yaml that ember serves. A pattern segment in braces matches any one
+// path segment: the id handed to `parse`.
+struct Route {
+  std::string_view method;
+  std::string_view pattern;
+  // Null for requests without a body (GET).
+  Result<VmmAction> (*parse_body)(std::string_view path_id, const json& body);
+  // Requests without a body make their action from nothing.
+  VmmAction (*make)();
+};
+
+Result<void> check_body_id(std::string_view what, const std::string& body_id, std::string_view path_id) {
+  if (body_id != path_id)
+    return make_error(std::string(what) + " " + quote_value(body_id) + " in the body does not match " +
+                      quote_value(path_id) + " in the path");
+  return {};
+}
+
+template <class A>
+VmmAction make() {
+  return A{};
+}
+
+Result<VmmAction> put_machine_config(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(MachineConfig config, api_detail::parse_put_machine_config(body));
+  return VmmAction(PutMachineConfig{config});
+}
+Result<VmmAction> patch_machine_config(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(PatchMachineConfig patch, api_detail::parse_patch_machine_config(body));
+  return VmmAction(patch);
+}
+Result<VmmAction> put_boot_source(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(BootSourceConfig config, api_detail::parse_put_boot_source(body));
+  return VmmAction(PutBootSource{std::move(config)});
+}
+Result<VmmAction> put_drive(std::string_view id, const json& body) {
+  ASSIGN_OR_RETURN(DriveConfig config, api_detail::parse_drive(body));
+  TRY(check_body_id("drive.drive_id", config.drive_id, id));
+  return VmmAction(PutDrive{std::move(config)});
+}
+Result<VmmAction> patch_drive(std::string_view id, const json& body) {
+  ASSIGN_OR_RETURN(PatchDrive patch, api_detail::parse_partial_drive(body));
+  TRY(check_body_id("drive.drive_id", patch.drive_id, id));
+  return VmmAction(std::move(patch));
+}
+Result<VmmAction> put_network_interface(std::string_view id, const json& body) {
+  ASSIGN_OR_RETURN(NetworkInterfaceConfig config, api_detail::parse_network_interface(body));
+  TRY(check_body_id("network-interface.iface_id", config.iface_id, id));
+  return VmmAction(PutNetworkInterface{std::move(config)});
+}
+Result<VmmAction> patch_network_interface(std::string_view id, const json& body) {
+  ASSIGN_OR_RETURN(PatchNetworkInterface patch, api_detail::parse_partial_network_interface(body));
+  TRY(check_body_id("network-interface.iface_id", patch.iface_id, id));
+  return VmmAction(std::move(patch));
+}
+Result<VmmAction> put_vsock(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(VsockConfig config, api_detail::parse_vsock(body));
+  return VmmAction(PutVsock{std::move(config)});
+}
+Result<VmmAction> put_action(std::string_view, const json& body) {
+  return api_detail::parse_instance_action(body);
+}
+Result<VmmAction> patch_vm(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(RequestedVmState state, api_detail::parse_vm_state(body));
+  return VmmAction(PatchVm{state});
+}
+Result<VmmAction> put_logger(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(LoggerConfig config, api_detail::parse_logger(body));
+  return VmmAction(PutLogger{std::move(config)});
+}
+Result<VmmAction> put_metrics(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(MetricsConfig config, api_detail::parse_metrics(body));
+  return VmmAction(PutMetrics{std::move(config)});
+}
+Result<VmmAction> create_snapshot(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(SnapshotCreateParams params, api_detail::parse_snapshot_create(body));
+  return VmmAction(CreateSnapshot{std::move(params)});
+}
+Result<VmmAction> load_snapshot(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(SnapshotLoadParams params, api_detail::parse_snapshot_load(body));
+  return VmmAction(LoadSnapshot{std::move(params)});
+}
+
+// The paths of firecracker-api-v1.16.1.yaml that ember serves.
+const Route kRoutes[] = {
+    {"GET", "/", nullptr, make<GetInstanceInfo>},
+    {"GET", "/version", nullptr, make<GetVersion>},
+    {"GET", "/machine-config", nullptr, make<GetMachineConfig>},
+    {"PUT", "/machine-config", put_machine_config, nullptr},
+    {"PATCH", "/machine-config", patch_machine_config, nullptr},
+    {"PUT", "/boot-source", put_boot_source, nullptr},
+    {"PUT", "/drives/{drive_id}", put_drive, nullptr},
+    {"PATCH", "/drives/{drive_id}", patch_drive, nullptr},
+    {"PUT", "/network-interfaces/{iface_id}", put_network_interface, nullptr},
+    {"PATCH", "/network-interfaces/{iface_id}", patch_network_interface, nullptr},
+    {"PUT", "/vsock", put_vsock, nullptr},
+    {"PUT", "/actions", put_action, nullptr},
+    {"PATCH", "/vm", patch_vm, nullptr},
+    {"GET", "/vm/config", nullptr, make<GetVmConfig>},
+    {"PUT", "/logger", put_logger, nullptr},
+    {"PUT", "/metrics", put_metrics, nullptr},
+    {"PUT", "/snapshot/create", create_snapshot, nullptr},
+    {"PUT", "/snapshot/load", load_snapshot, nullptr},
+};
+
+// The yaml's other top-level paths: devices and features ember does not have.
+constexpr std::array<std::string_view, 7> kUnsupportedTopLevel = {
+    "balloon", "pmem", "entropy", "hotplug", "mmds", "cpu-config", "serial"};
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  size_t at = 0;
+  while (at < path.size()) {
+    size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > at) segments.push_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  return segments;
+}
+
+// The path of a request target: without a query or fragment, and without the scheme and
+// authority of an absolute-form target (RFC 9112 section 3.2.2).
+Result<std::string_view> target_path(std::string_view target) {
+  if (target.starts_with("http://")) {
+    target.remove_prefix(7);
+    const size_t slash = target.find('/');
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  const size_t end = target.find_first_of("?#");
+  if (end != std::string_view::npos) target = target.substr(0, end);
+  if (!target.starts_with('/')) return make_error("request target " + quote_value(target) + " is not a path");
+  return target;
+}
+
+// The id a pattern's brace segment matched (empty for patterns without one), or nullopt when the
+// path does not match.
+std::optional<std::string_view> match(std::string_view pattern, const std::vector<std::string_view>& path) {
+  const std::vector<std::string_view> want = split_path(pattern);
+  if (want.size() != path.size()) return std::nullopt;
+  std::string_view id;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].starts_with('{')) {
+      id = path[i];
+    } else if (want[i] != path[i]) {
+      return std::nullopt;
+    }
+  }
+  return id;
+}
+
+struct Routed {
+  const Route* route;
+  std::string_view id;
+};
+
+Result<Routed> route_request(std::string_view method, std::string_view target) {
+  ASSIGN_OR_RETURN(std::string_view path, target_path(target));
+  const std::vector<std::string_view> segments = split_path(path);
+  if (!segments.empty()) {
+    for (std::string_view unsupported : kUnsupportedTopLevel) {
+      if (segments[0] == unsupported)
+        return make_error("'/" + std::string(unsupported) + "' is not supported by ember");
+    }
+  }
+  std::string allowed;
+  for (const Route& route : kRoutes) {
+    std::optional<std::string_view> id = match(route.pattern, segments);
+    if (!id) continue;
+    if (route.method == method) return Routed{&route, *id};
+    allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
+  }
+  if (!allowed.empty())
+    return make_error("method " + quote_value(method) + " is not allowed on " + quote_value(path) + " (allowed: " +
+                      allowed + ")");
+  if (segments.size() == 1 && (segments[0] == "drives" || segments[0] == "network-interfaces"))
+    return make_error("the path " + quote_value(path) + " lacks the device id: use /" + std::string(segments[0]) +
+                      "/{id}");
+  return make_error("unknown API path " + quote_value(path));
+}
+
+// nlohmann's parser needs no stack per nesting level, but no body of the yaml nests deeper than
+// four, so a deeper one is refused before it costs anything.
+constexpr int kMaxJsonDepth = 16;
+
+bool nests_too_deep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+Result<json> parse_body_json(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return make_error("the request needs a JSON body");
+  if (nests_too_deep(body))
+    return make_error("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    // A parse_error, or an out_of_range for a number too large for a double (1e400).
+    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." without its tag,
+    // cut short: the part after "last read" may quote much of the body.
+    std::string what = e.what();
+    const size_t tag_end = what.find("] ");
+    if (tag_end != std::string::npos) what.erase(0, tag_end + 2);
+    constexpr size_t kMaxShown = 200;
+    if (what.size() > kMaxShown) what = what.substr(0, kMaxShown) + "...";
+    return make_error("request body is not valid JSON: " + what);
+  }
+}
+
+}  // namespace
+
+Result<VmmAction> parse_api_request(std::string_view method, std::string_view target, std::string_view body) {
+  ASSIGN_OR_RETURN(Routed routed, route_request(method, target));
+  const Route& route = *routed.route;
+  if (route.parse_body == nullptr) return route.make();  // a GET: any body is ignored
+
+  if (route.pattern.find('{') != std::string_view::npos && !api_detail::is_valid_id(routed.id))
+    return make_error("the id " + quote_value(routed.id) + " in the path is not a valid id: use 1 to 64 letters, "
+                      "digits or underscores");
+  ASSIGN_OR_RETURN(json parsed, parse_body_json(body));
+  try {
+    return route.parse_body(routed.id, parsed);
+  } catch (const json::exception& e) {
+    // The parsers check every type before reading a value; this is the safety net.
+    return make_error(std::string("request body: ") + e.what());
+  }
+}
+
+std::string api_endpoint_name(std::string_view method, std::string_view target) {
+  auto routed = route_request(method, target);
+  if (!routed.ok()) return "";
+  return std::string(routed->route->method) + " " + std::string(routed->route->pattern);
+}
+
+}  // namespace ember

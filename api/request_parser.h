@@ -1,0 +1,28 @@
+// Routing and validation of API requests: from an HTTP method, request target and body to the
+// action the VMM runs, following firecracker-api-v1.16.1.yaml. Pure: no I/O, no state.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "api/action.h"
+#include "vmm/util/result.h"
+
+namespace ember {
+
+// Every error of parse_api_request is bad input, which the yaml answers with 400 Bad Request
+// and {"fault_message": <the error's message>}.
+inline constexpr int kApiBadRequestStatus = 400;
+
+// `method` as sent ("GET", "PUT", "PATCH"; case matters, as in HTTP); `target` the request
+// target (origin form "/drives/rootfs", or absolute form "http://localhost/drives/rootfs"; a
+// query string is ignored, as are empty path segments); `body` the request's body (ignored
+// for GET). Errors name the path, method or body field that was wrong.
+[[nodiscard]] Result<VmmAction> parse_api_request(std::string_view method, std::string_view target,
+                                                  std::string_view body);
+
+// The endpoint a request is addressed to, as the yaml spells it ("PUT /drives/{drive_id}"), or
+// "" when the method and path match no endpoint ember serves. For per-endpoint metrics.
+[[nodiscard]] std::string api_endpoint_name(std::string_view method, std::string_view target);
+
+}  // namespace ember

@@ -1,0 +1,390 @@
+#include "api/server.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+
+#include "api/request_parser.h"
+#include "api/response.h"
+#include "vmm/util/check.h"
+#include "vmm/util/log.h"
+
+namespace ember {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using stream_protocol = asio::local::stream_protocol;
+using error_code = boost::system::error_code;
+
+std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
+
+void set_cloexec(int fd) {
+  const int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+// A reply's status as HTTP can carry it: the handler's 1xx or nonsense becomes 500.
+unsigned checked_status(int status) { return status >= 200 && status <= 599 ? static_cast<unsigned>(status) : 500; }
+
+}  // namespace
+
+namespace api_detail {
+class HttpSession;
+}
+
+class ApiServer::Impl {
+ public:
+  Impl(std::string path, ApiHandler& handler, ApiServerLimits limits)
+      : path_(std::move(path)), handler_(handler), limits_(limits) {}
+  ~Impl() { stop(); }
+
+  Result<void> listen();
+  void start_thread();
+  void stop();
+
+  ApiServerStats stats() const {
+    std::lock_guard lock(stats_mutex_);
+    return stats_;
+  }
+  const std::string& path() const { return path_; }
+
+  // Called by sessions, on the server's thread.
+  ApiReply serve(std::string_view method, std::string_view target, std::string_view body);
+  void count_bad_http() {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.bad_http;
+  }
+  const ApiServerLimits& limits() const { return limits_; }
+  void add_session(api_detail::HttpSession* s) { sessions_.insert(s); }
+  void remove_session(api_detail::HttpSession* s) { sessions_.erase(s); }
+
+ private:
+  void accept_next();
+  void on_accept(const error_code& ec, stream_protocol::socket socket);
+  void close_all();
+  void remove_socket_file();
+
+  const std::string path_;
+  ApiHandler& handler_;
+  const ApiServerLimits limits_;
+
+  // Live sessions, touched only on the server's thread (and by ~io_context after the thread
+  // ended, which is why the set outlives io_).
+  std::unordered_set<api_detail::HttpSession*> sessions_;
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  stream_protocol::acceptor acceptor_{io_};
+  asio::steady_timer accept_retry_{io_};
+  std::thread thread_;
+  // The socket file this server created, so that it removes no other file at that path.
+  dev_t socket_dev_ = 0;
+  ino_t socket_ino_ = 0;
+
+  std::mutex stop_mutex_;
+  bool stopped_ = false;
+
+  mutable std::mutex stats_mutex_;
+  ApiServerStats stats_;
+};
+
+namespace api_detail {
+
+// One client connection: reads a request, answers it, and reads the next while the client
+// keeps the connection alive. Owned by the completion handlers of its pending operation.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(stream_protocol::socket socket, ApiServer::Impl& server)
+      : socket_(std::move(socket)), server_(server) {
+    server_.add_session(this);
+  }
+  ~HttpSession() { server_.remove_session(this); }
+
+  void start() { read_header(); }
+
+  void close() {
+    error_code ignored;
+    socket_.shutdown(stream_protocol::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+ private:
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_.limits().max_header_bytes));
+    parser_->body_limit(server_.limits().max_body_bytes);
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](const error_code& ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(const error_code& ec) {
+    if (ec) return on_read_error(ec);
+    if (parser_->is_done()) return on_request();
+    // A client that asks before sending its body (RFC 9110 section 10.1.1) is told to go on.
+    const auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](const error_code& wec, size_t) {
+                          if (wec) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& ec, size_t) {
+                       if (ec) return self->on_read_error(ec);
+                       self->on_request();
+                     });
+  }
+
+  void on_read_error(const error_code& ec) {
+    // Not an HTTP error: the socket failed or was closed. end_of_stream: the client went away
+    // between requests; partial_message: in the middle of one. Nobody is left to answer.
+    const bool http_error = ec.category() == http::make_error_code(http::error::end_of_stream).category();
+    if (!http_error || ec == http::error::end_of_stream || ec == http::error::partial_message) return close();
+    server_.count_bad_http();
+    if (ec == http::error::body_limit) {
+      return send_and_close(413, "the request body is larger than the limit of " +
+                                     std::to_string(server_.limits().max_body_bytes) + " bytes");
+    }
+    if (ec == http::error::header_limit) {
+      return send_and_close(400, "the request header is larger than the limit of " +
+                                     std::to_string(server_.limits().max_header_bytes) + " bytes");
+    }
+    send_and_close(400, "malformed HTTP request: " + ec.message());
+  }
+
+  void on_request() {
+    const auto& request = parser_->get();
+    const ApiReply reply =
+        server_.serve(to_std(request.method_string()), to_std(request.target()), request.body());
+    send(reply, request.keep_alive());
+  }
+
+  void send_and_close(int status, const std::string& message) { send(reply_error(message, status), false); }
+
+  void send(const ApiReply& reply, bool keep_alive) {
+    response_ = http::response<http::string_body>();
+    response_.version(11);
+    response_.result(checked_status(reply.status));
+    response_.set(http::field::server, "ember");
+    // 204 and 304 carry no body (RFC 9110 section 6.4.1).
+    if (response_.result() != http::status::no_content && response_.result() != http::status::not_modified &&
+        !reply.body.empty()) {
+      response_.set(http::field::content_type, "application/json");
+      response_.body() = reply.body;
+    }
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    http::async_write(socket_, response_, [self = shared_from_this(), keep_alive](const error_code& ec, size_t) {
+      if (ec || !keep_alive) return self->close();
+      self->read_header();
+    });
+  }
+
+  stream_protocol::socket socket_;
+  ApiServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+};
+
+}  // namespace api_detail
+
+Result<void> ApiServer::Impl::listen() {
+  if (path_.empty()) return make_error("the API socket path is empty");
+  if (path_.size() >= sizeof(sockaddr_un::sun_path))
+    return make_error("the API socket path '" + path_ + "' is too long (" + std::to_string(path_.size()) +
+                      " bytes; a Unix socket path has at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                      ")");
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0)
+    return make_error("the API socket path '" + path_ + "' already exists: remove it, or choose another path");
+  if (errno != ENOENT)
+    return make_error("cannot use the API socket path '" + path_ + "': " + std::strerror(errno));
+
+  error_code ec;
+  acceptor_.open(stream_protocol(), ec);
+  if (!ec) set_cloexec(acceptor_.native_handle());
+  if (!ec) acceptor_.bind(stream_protocol::endpoint(path_), ec);
+  if (ec) return make_error("cannot create the API socket '" + path_ + "': " + ec.message());
+  if (::stat(path_.c_str(), &st) == 0) {
+    socket_dev_ = st.st_dev;
+    socket_ino_ = st.st_ino;
+  }
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    remove_socket_file();
+    return make_error("cannot listen on the API socket '" + path_ + "': " + ec.message());
+  }
+  accept_next();
+  return {};
+}
+
+void ApiServer::Impl::start_thread() {
+  // The thread inherits the signal mask of its creator: block everything while creating it.
+  sigset_t all;
+  sigset_t previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  thread_ = std::thread([this] {
+    log_set_thread_name("api");
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        // Only a bug gets here (handlers catch what they expect); keep serving the others.
+        log_error(std::string("API server: ") + e.what());
+      }
+    }
+  });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void ApiServer::Impl::accept_next() {
+  acceptor_.async_accept([this](const error_code& ec, stream_protocol::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void ApiServer::Impl::on_accept(const error_code& ec, stream_protocol::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Out of file descriptors, most likely: wait a little rather than spin.
+    log_warn("API server: accept failed: " + ec.message());
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_.async_wait([this](const error_code& wait_ec) {
+      if (!wait_ec) accept_next();
+    });
+    return;
+  }
+  set_cloexec(socket.native_handle());
+  bool refused = false;
+  {
+    std::lock_guard lock(stats_mutex_);
+    refused = sessions_.size() >= limits_.max_connections;
+    ++(refused ? stats_.connections_refused : stats_.connections_accepted);
+  }
+  if (refused) {
+    log_warn("API server: refusing a connection: " + std::to_string(limits_.max_connections) + " are open");
+    error_code ignored;
+    socket.close(ignored);
+  } else {
+    std::make_shared<api_detail::HttpSession>(std::move(socket), *this)->start();
+  }
+  accept_next();
+}
+
+ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target, std::string_view body) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string endpoint = api_endpoint_name(method, target);
+  if (endpoint.empty()) endpoint = "other";
+  log_debug("API request: " + std::string(method) + " " + std::string(target));
+
+  ApiReply reply;
+  auto action = parse_api_request(method, target, body);
+  if (!action.ok()) {
+    log_warn("API request " + std::string(method) + " " + std::string(target) + " refused: " + action.error().message);
+    reply = reply_error(action.error().message, kApiBadRequestStatus);
+  } else {
+    try {
+      reply = handler_.handle(*action);
+    } catch (const std::exception& e) {
+      log_error("API handler failed on " + endpoint + ": " + e.what());
+      reply = reply_error(std::string("internal error: ") + e.what(), 500);
+    }
+  }
+
+  const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  const uint64_t us = static_cast<uint64_t>(latency.count());
+  std::lock_guard lock(stats_mutex_);
+  ApiEndpointStats& s = stats_.endpoints[endpoint];
+  ++s.requests;
+  if (reply.status >= 400) ++s.failures;
+  s.total_latency_us += us;
+  s.max_latency_us = std::max(s.max_latency_us, us);
+  return reply;
+}
+
+void ApiServer::Impl::close_all() {
+  error_code ignored;
+  acceptor_.close(ignored);
+  accept_retry_.cancel();
+  for (api_detail::HttpSession* s : sessions_) s->close();
+  work_.reset();
+  io_.stop();
+}
+
+void ApiServer::Impl::stop() {
+  std::lock_guard lock(stop_mutex_);
+  if (stopped_) return;
+  stopped_ = true;
+  if (thread_.joinable()) {
+    CHECK_MSG(std::this_thread::get_id() != thread_.get_id(), "ApiServer::stop() called from the API thread");
+    asio::post(io_, [this] { close_all(); });
+    thread_.join();
+  } else {
+    close_all();
+  }
+  remove_socket_file();
+}
+
+void ApiServer::Impl::remove_socket_file() {
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == socket_dev_ &&
+      st.st_ino == socket_ino_) {
+    ::unlink(path_.c_str());
+  }
+}
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ApiServer::~ApiServer() { stop(); }
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string& socket_path, ApiHandler& handler,
+                                                    ApiServerLimits limits) {
+  auto impl = std::make_unique<Impl>(socket_path, handler, limits);
+  TRY(impl->listen());
+  impl->start_thread();
+  return std::make_unique<ApiServer>(std::move(impl));
+}
+
+void ApiServer::stop() { impl_->stop(); }
+
+ApiServerStats ApiServer::stats() const { return impl_->stats(); }
+
+const std::string& ApiServer::socket_path() const { return impl_->path(); }
+
+}  // namespace ember

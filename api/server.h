@@ -1,0 +1,77 @@
+// The API server: HTTP/1.1 on a Unix socket, served by its own thread (one single-threaded
+// Boost.Asio io_context; Boost.Beast parses the HTTP). Each request is routed and validated by
+// parse_api_request; a valid one is handed to the ApiHandler and its reply sent back.
+//
+// Answers: what the handler says (204, 200 with JSON, an error with {"fault_message"}); 400
+// with a fault_message for a request parse_api_request refuses or for malformed HTTP (then the
+// connection closes); 413 for a body over the limit (closes too). Connections are kept alive
+// as HTTP/1.1 asks; many clients may be connected at once, and requests from all of them are
+// handled one at a time, in arrival order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "api/api_handler.h"
+#include "vmm/util/result.h"
+
+namespace ember {
+
+struct ApiServerLimits {
+  size_t max_header_bytes = 8 * 1024;
+  // Firecracker's limit on a request body (its --http-api-max-payload-size default).
+  size_t max_body_bytes = 50 * 1024;
+  // Connections beyond this are closed as soon as they are accepted.
+  size_t max_connections = 128;
+};
+
+// Counts for one endpoint, keyed like api_endpoint_name ("PUT /drives/{drive_id}").
+struct ApiEndpointStats {
+  uint64_t requests = 0;
+  uint64_t failures = 0;  // answered with a status of 400 or more
+  uint64_t total_latency_us = 0;
+  uint64_t max_latency_us = 0;
+};
+
+struct ApiServerStats {
+  // Requests that matched no endpoint are counted under "other".
+  std::map<std::string, ApiEndpointStats> endpoints;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;  // over max_connections
+  uint64_t bad_http = 0;             // malformed or over a limit: answered and closed
+};
+
+class ApiServer {
+ public:
+  // Creates the socket at `socket_path` and starts serving on a new thread. Refuses a path
+  // that already exists (as Firecracker does: remove a stale socket first). `handler` must
+  // outlive the server. The server's thread blocks every signal, so process-wide signals reach
+  // the VMM's own threads.
+  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(const std::string& socket_path,
+                                                                ApiHandler& handler,
+                                                                ApiServerLimits limits = {});
+  // Stops, joins the thread and removes the socket file.
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // Closes the socket and every connection, waits for the request in progress (if any) to
+  // finish, joins the thread and removes the socket file. Idempotent; callable from any thread
+  // but the server's own (that is, not from inside ApiHandler::handle).
+  void stop();
+
+  [[nodiscard]] ApiServerStats stats() const;
+  [[nodiscard]] const std::string& socket_path() const;
+
+  class Impl;
+  // For start(): an Impl can only be made inside server.cc.
+  explicit ApiServer(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ember

@@ -1,0 +1,137 @@
+// virtio-block (virtio 1.2 §5.2): one request queue in front of a raw disk image.
+//
+// Offered features: VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX, VIRTIO_F_INDIRECT_DESC,
+// VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX, and VIRTIO_BLK_F_RO for a read-only drive.
+// Requests: IN, OUT, FLUSH, GET_ID; any other type is answered UNSUPP. A malformed request is
+// answered IOERR and logged (the first few); only a broken queue stops the device.
+//
+// I/O goes through a BlockEngine. With the synchronous engine a request completes inside
+// process_queue(); an asynchronous engine's completions arrive through process_event
+// (kCompletionEvent) when its completion_fd() is readable.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "devices/virtio/block/block_engine.h"
+#include "devices/virtio/block/block_request.h"
+#include "devices/virtio/block/raw_file.h"
+#include "devices/virtio/queue.h"
+#include "devices/virtio/virtio_device.h"
+
+namespace ember {
+
+struct VirtioBlockConfig {
+  std::string path;
+  bool read_only = false;
+  // What GET_ID answers: at most 20 bytes (§5.2.6), NUL-padded.
+  std::string id;
+  uint16_t queue_size = VirtQueue::kDefaultMaxSize;  // a power of two, 2 to 32768
+};
+
+// Request counters, for metrics.
+struct VirtioBlockCounters {
+  uint64_t read_requests = 0;   // IN requests that succeeded
+  uint64_t write_requests = 0;  // OUT requests that succeeded
+  uint64_t flush_requests = 0;
+  uint64_t get_id_requests = 0;
+  uint64_t read_bytes = 0;
+  uint64_t write_bytes = 0;
+  uint64_t io_errors = 0;    // requests answered VIRTIO_BLK_S_IOERR (malformed or failed)
+  uint64_t unsupported = 0;  // requests answered VIRTIO_BLK_S_UNSUPP
+};
+
+class VirtioBlock final : public VirtioDevice {
+ public:
+  // process_event() id: the engine has completions.
+  static constexpr uint32_t kCompletionEvent = 0;
+  // Feature bits of §5.2.3.
+  static constexpr unsigned kFeatureSegMax = 2;  // VIRTIO_BLK_F_SEG_MAX
+  static constexpr unsigned kFeatureRo = 5;      // VIRTIO_BLK_F_RO
+  static constexpr unsigned kFeatureFlush = 9;   // VIRTIO_BLK_F_FLUSH
+
+  // Opens the image and serves it with the synchronous engine.
+  [[nodiscard]] static Result<std::unique_ptr<VirtioBlock>> create(const VirtioBlockConfig& config);
+  // With a chosen engine working on `disk.fd()`. `id` and `queue_size` as in the config, already
+  // checked (see check_config()).
+  VirtioBlock(RawDiskFile disk, std::unique_ptr<BlockEngine> engine, const std::string& id,
+              uint16_t queue_size);
+  ~VirtioBlock() override;
+
+  // The config's own rules (id length, queue size), without touching the file.
+  [[nodiscard]] static Result<void> check_config(const VirtioBlockConfig& config);
+
+  // VirtioDevice.
+  [[nodiscard]] uint32_t device_type() const override;
+  [[nodiscard]] std::span<const uint16_t> queue_max_sizes() const override { return queue_sizes_; }
+  [[nodiscard]] uint64_t device_features() const override { return features_; }
+  void read_config(uint64_t offset, std::span<uint8_t> data) const override;
+  void write_config(uint64_t offset, std::span<const uint8_t> data) override;
+  [[nodiscard]] Result<void> activate(const GuestMemory& mem, uint64_t acked_features,
+                                      std::span<VirtQueue> queues,
+                                      VirtioInterrupt& interrupt) override;
+  [[nodiscard]] Result<void> process_queue(uint16_t index) override;
+  [[nodiscard]] Result<void> process_event(uint32_t event_id) override;
+  void reset() override;
+  [[nodiscard]] std::vector<uint8_t> save_device_state() const override;
+  [[nodiscard]] Result<void> restore_device_state(std::span<const uint8_t> bytes) override;
+
+  [[nodiscard]] VirtioBlockCounters counters() const;
+  [[nodiscard]] uint64_t capacity_sectors() const { return disk_info_.capacity_sectors; }
+  [[nodiscard]] bool read_only() const { return disk_info_.read_only; }
+  // For the VMM's epoll set (see BlockEngine::completion_fd()).
+  [[nodiscard]] int completion_fd() const { return engine_->completion_fd(); }
+
+ private:
+  // A request handed to the engine, indexed by its chain's head (unique while in flight).
+  struct InFlight {
+    bool busy = false;
+    uint32_t type = 0;
+    GuestAddress status_addr = 0;
+    uint64_t data_len = 0;
+    std::vector<iovec> iov;
+  };
+  struct Counters {
+    std::atomic<uint64_t> read_requests{0}, write_requests{0}, flush_requests{0},
+        get_id_requests{0}, read_bytes{0}, write_bytes{0}, io_errors{0}, unsupported{0};
+  };
+
+  [[nodiscard]] Result<void> handle_request(bool* used);
+  [[nodiscard]] Result<void> submit(BlockOp op, bool* used);
+  [[nodiscard]] Result<void> complete_finished(bool* used);
+  // Writes the status (when there is a place for it) and returns the chain to the driver.
+  [[nodiscard]] Result<void> finish(uint16_t head, bool has_status, GuestAddress status_addr,
+                                    uint8_t status, uint64_t written);
+  void notify_if_needed(bool used);
+  void count_status(uint32_t type, uint8_t status, uint64_t data_len);
+  void log_problem(const std::string& problem);
+
+  RawDiskFile disk_;  // before engine_: the engine uses its fd
+  std::unique_ptr<BlockEngine> engine_;
+  const BlockDiskInfo disk_info_;
+  std::array<uint8_t, virtio_blk::kIdBytes> id_{};
+  std::array<uint16_t, 1> queue_sizes_;
+  uint64_t features_;
+  std::vector<uint8_t> config_space_;
+
+  // Set while active.
+  const GuestMemory* mem_ = nullptr;
+  VirtQueue* queue_ = nullptr;
+  VirtioInterrupt* interrupt_ = nullptr;
+  std::vector<InFlight> in_flight_;
+
+  // Reused between requests so the request path does not allocate.
+  DescriptorChain chain_;
+  BlockRequest request_;
+  std::vector<BlockCompletion> completions_;
+
+  Counters counters_;
+  uint32_t problems_logged_ = 0;
+};
+
+}  // namespace ember

@@ -1,0 +1,265 @@
+// Routing: every endpoint and method ember serves parses to the right action with the right
+// fields; defaults follow firecracker-api-v1.16.1.yaml.
+#include "api/request_parser.h"
+
+#include <gtest/gtest.h>
+
+namespace ember {
+namespace {
+
+// Parses a request that must be valid and returns the action of type A it must have made.
+template <class A>
+A parse_ok(std::string_view method, std::string_view target, std::string_view body = "") {
+  auto action = parse_api_request(method, target, body);
+  EXPECT_TRUE(action.ok()) << method << " " << target << ": " << action.error().message;
+  if (!action.ok()) return A{};
+  EXPECT_TRUE(std::holds_alternative<A>(*action)) << method << " " << target << " made " << action_name(*action);
+  if (!std::holds_alternative<A>(*action)) return A{};
+  return std::get<A>(*action);
+}
+
+TEST(ApiRouting, GetEndpoints) {
+  parse_ok<GetInstanceInfo>("GET", "/");
+  parse_ok<GetVersion>("GET", "/version");
+  parse_ok<GetMachineConfig>("GET", "/machine-config");
+  parse_ok<GetVmConfig>("GET", "/vm/config");
+}
+
+TEST(ApiRouting, GetIgnoresBodyQueryAndEmptySegments) {
+  parse_ok<GetVersion>("GET", "/version", "this is not JSON");
+  parse_ok<GetVersion>("GET", "/version?pretty=1");
+  parse_ok<GetVmConfig>("GET", "//vm//config/");
+  parse_ok<GetInstanceInfo>("GET", "http://localhost/");
+  parse_ok<GetMachineConfig>("GET", "http://localhost/machine-config");
+}
+
+TEST(ApiRouting, PutMachineConfig) {
+  auto a = parse_ok<PutMachineConfig>(
+      "PUT", "/machine-config",
+      R"({"vcpu_count": 2, "mem_size_mib": 1024, "smt": false, "track_dirty_pages": true, "cpu_template": "None"})");
+  EXPECT_EQ(a.config.vcpu_count, 2u);
+  EXPECT_EQ(a.config.mem_size_mib, 1024u);
+  EXPECT_FALSE(a.config.smt);
+  EXPECT_TRUE(a.config.track_dirty_pages);
+
+  auto defaults = parse_ok<PutMachineConfig>("PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 128})");
+  EXPECT_FALSE(defaults.config.smt);
+  EXPECT_FALSE(defaults.config.track_dirty_pages);
+}
+
+TEST(ApiRouting, PatchMachineConfigTakesAnySubset) {
+  auto a = parse_ok<PatchMachineConfig>("PATCH", "/machine-config", R"({"mem_size_mib": 256})");
+  EXPECT_EQ(a.mem_size_mib, 256u);
+  EXPECT_FALSE(a.vcpu_count);
+  EXPECT_FALSE(a.smt);
+  EXPECT_FALSE(a.track_dirty_pages);
+
+  auto b = parse_ok<PatchMachineConfig>("PATCH", "/machine-config",
+                                        R"({"vcpu_count": 4, "smt": false, "track_dirty_pages": true})");
+  EXPECT_EQ(b.vcpu_count, 4u);
+  EXPECT_EQ(b.smt, false);
+  EXPECT_EQ(b.track_dirty_pages, true);
+  EXPECT_FALSE(b.mem_size_mib);
+
+  auto none = parse_ok<PatchMachineConfig>("PATCH", "/machine-config", R"({"cpu_template": "None"})");
+  EXPECT_FALSE(none.vcpu_count || none.mem_size_mib || none.smt || none.track_dirty_pages);
+}
+
+TEST(ApiRouting, PutBootSource) {
+  auto a = parse_ok<PutBootSource>(
+      "PUT", "/boot-source",
+      R"({"kernel_image_path": "/k/vmlinux", "boot_args": "console=ttyS0", "initrd_path": "/k/initrd"})");
+  EXPECT_EQ(a.config.kernel_image_path, "/k/vmlinux");
+  EXPECT_EQ(a.config.boot_args, "console=ttyS0");
+  EXPECT_EQ(a.config.initrd_path, "/k/initrd");
+
+  auto minimal = parse_ok<PutBootSource>("PUT", "/boot-source", R"({"kernel_image_path": "/k"})");
+  EXPECT_FALSE(minimal.config.boot_args);
+  EXPECT_FALSE(minimal.config.initrd_path);
+}
+
+TEST(ApiRouting, PutDriveWithEveryField) {
+  auto a = parse_ok<PutDrive>("PUT", "/drives/rootfs", R"({
+      "drive_id": "rootfs", "path_on_host": "/img/rootfs.ext4", "is_root_device": true,
+      "is_read_only": true, "partuuid": "0eaa91a0-01", "cache_type": "Writeback", "io_engine": "Async",
+      "rate_limiter": {"bandwidth": {"size": 1000, "one_time_burst": 50, "refill_time": 100},
+                       "ops": {"size": 10, "refill_time": 1000}}})");
+  const DriveConfig& d = a.config;
+  EXPECT_EQ(d.drive_id, "rootfs");
+  EXPECT_EQ(d.path_on_host, "/img/rootfs.ext4");
+  EXPECT_TRUE(d.is_root_device);
+  EXPECT_TRUE(d.is_read_only);
+  EXPECT_EQ(d.partuuid, "0eaa91a0-01");
+  EXPECT_EQ(d.cache_type, DriveCacheType::kWriteback);
+  EXPECT_EQ(d.io_engine, DriveIoEngine::kAsync);
+  ASSERT_TRUE(d.rate_limiter);
+  ASSERT_TRUE(d.rate_limiter->bandwidth);
+  EXPECT_EQ(d.rate_limiter->bandwidth->size, 1000u);
+  EXPECT_EQ(d.rate_limiter->bandwidth->one_time_burst, 50u);
+  EXPECT_EQ(d.rate_limiter->bandwidth->refill_time_ms, 100u);
+  ASSERT_TRUE(d.rate_limiter->ops);
+  EXPECT_EQ(d.rate_limiter->ops->size, 10u);
+  EXPECT_EQ(d.rate_limiter->ops->one_time_burst, 0u);
+  EXPECT_EQ(d.rate_limiter->ops->refill_time_ms, 1000u);
+}
+
+TEST(ApiRouting, PutDriveDefaults) {
+  auto a = parse_ok<PutDrive>("PUT", "/drives/data_1",
+                              R"({"drive_id": "data_1", "path_on_host": "/d", "is_root_device": false})");
+  EXPECT_FALSE(a.config.is_read_only);
+  EXPECT_FALSE(a.config.partuuid);
+  EXPECT_EQ(a.config.cache_type, DriveCacheType::kUnsafe);
+  EXPECT_EQ(a.config.io_engine, DriveIoEngine::kSync);
+  EXPECT_FALSE(a.config.rate_limiter);
+  // null is the same as absent.
+  auto b = parse_ok<PutDrive>("PUT", "/drives/x", R"({"drive_id": "x", "path_on_host": "/d",
+      "is_root_device": false, "partuuid": null, "rate_limiter": null})");
+  EXPECT_FALSE(b.config.partuuid);
+  EXPECT_FALSE(b.config.rate_limiter);
+}
+
+TEST(ApiRouting, PatchDrive) {
+  auto a = parse_ok<PatchDrive>("PATCH", "/drives/rootfs", R"({"drive_id": "rootfs", "path_on_host": "/new"})");
+  EXPECT_EQ(a.drive_id, "rootfs");
+  EXPECT_EQ(a.path_on_host, "/new");
+  EXPECT_FALSE(a.rate_limiter);
+  auto b = parse_ok<PatchDrive>("PATCH", "/drives/rootfs",
+                                R"({"drive_id": "rootfs", "rate_limiter": {"ops": {"size": 5, "refill_time": 10}}})");
+  EXPECT_FALSE(b.path_on_host);
+  ASSERT_TRUE(b.rate_limiter);
+  EXPECT_FALSE(b.rate_limiter->bandwidth);
+  EXPECT_EQ(b.rate_limiter->ops->size, 5u);
+}
+
+TEST(ApiRouting, PutNetworkInterface) {
+  auto a = parse_ok<PutNetworkInterface>("PUT", "/network-interfaces/eth0", R"({
+      "iface_id": "eth0", "host_dev_name": "tap0", "guest_mac": "AA:FC:00:00:00:01", "mtu": 1500,
+      "rx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 2}}, "tx_rate_limiter": {}})");
+  const NetworkInterfaceConfig& n = a.config;
+  EXPECT_EQ(n.iface_id, "eth0");
+  EXPECT_EQ(n.host_dev_name, "tap0");
+  ASSERT_TRUE(n.guest_mac);
+  EXPECT_EQ(*n.guest_mac, (MacAddress{0xaa, 0xfc, 0, 0, 0, 1}));
+  EXPECT_EQ(n.mtu, 1500);
+  ASSERT_TRUE(n.rx_rate_limiter);
+  EXPECT_EQ(n.rx_rate_limiter->bandwidth->refill_time_ms, 2u);
+  ASSERT_TRUE(n.tx_rate_limiter);
+  EXPECT_FALSE(n.tx_rate_limiter->bandwidth);
+  EXPECT_FALSE(n.tx_rate_limiter->ops);
+
+  auto minimal = parse_ok<PutNetworkInterface>("PUT", "/network-interfaces/eth1",
+                                               R"({"iface_id": "eth1", "host_dev_name": "tap1"})");
+  EXPECT_FALSE(minimal.config.guest_mac);
+  EXPECT_FALSE(minimal.config.mtu);
+  EXPECT_FALSE(minimal.config.rx_rate_limiter);
+}
+
+TEST(ApiRouting, PatchNetworkInterface) {
+  auto a = parse_ok<PatchNetworkInterface>(
+      "PATCH", "/network-interfaces/eth0",
+      R"({"iface_id": "eth0", "tx_rate_limiter": {"bandwidth": {"size": 100, "refill_time": 10}}})");
+  EXPECT_EQ(a.iface_id, "eth0");
+  EXPECT_FALSE(a.rx_rate_limiter);
+  ASSERT_TRUE(a.tx_rate_limiter);
+  EXPECT_EQ(a.tx_rate_limiter->bandwidth->size, 100u);
+}
+
+TEST(ApiRouting, PutVsock) {
+  auto a = parse_ok<PutVsock>("PUT", "/vsock", R"({"guest_cid": 3, "uds_path": "/tmp/v.sock"})");
+  EXPECT_EQ(a.config.guest_cid, 3u);
+  EXPECT_EQ(a.config.uds_path, "/tmp/v.sock");
+  EXPECT_FALSE(a.config.vsock_id);
+  auto b = parse_ok<PutVsock>("PUT", "/vsock", R"({"guest_cid": 4294967294, "uds_path": "/v", "vsock_id": "v"})");
+  EXPECT_EQ(b.config.guest_cid, 4294967294u);
+  EXPECT_EQ(b.config.vsock_id, "v");
+}
+
+TEST(ApiRouting, Actions) {
+  parse_ok<InstanceStart>("PUT", "/actions", R"({"action_type": "InstanceStart"})");
+  parse_ok<SendCtrlAltDel>("PUT", "/actions", R"({"action_type": "SendCtrlAltDel"})");
+  parse_ok<FlushMetrics>("PUT", "/actions", R"({"action_type": "FlushMetrics"})");
+}
+
+TEST(ApiRouting, PatchVm) {
+  EXPECT_EQ(parse_ok<PatchVm>("PATCH", "/vm", R"({"state": "Paused"})").state, RequestedVmState::kPaused);
+  EXPECT_EQ(parse_ok<PatchVm>("PATCH", "/vm", R"({"state": "Resumed"})").state, RequestedVmState::kResumed);
+}
+
+TEST(ApiRouting, PutLogger) {
+  auto a = parse_ok<PutLogger>("PUT", "/logger", R"({"log_path": "/tmp/log", "level": "debug",
+      "show_level": true, "show_log_origin": false, "module": "api_server::request"})");
+  EXPECT_EQ(a.config.log_path, "/tmp/log");
+  EXPECT_EQ(a.config.level, LoggerLevel::kDebug);  // the yaml: case-insensitive
+  EXPECT_EQ(a.config.show_level, true);
+  EXPECT_EQ(a.config.show_log_origin, false);
+  EXPECT_EQ(a.config.module, "api_server::request");
+
+  auto empty = parse_ok<PutLogger>("PUT", "/logger", "{}");
+  EXPECT_FALSE(empty.config.log_path || empty.config.level || empty.config.show_level ||
+               empty.config.show_log_origin || empty.config.module);
+  EXPECT_EQ(parse_ok<PutLogger>("PUT", "/logger", R"({"level": "Warning"})").config.level, LoggerLevel::kWarning);
+  EXPECT_EQ(parse_ok<PutLogger>("PUT", "/logger", R"({"level": "OFF"})").config.level, LoggerLevel::kOff);
+}
+
+TEST(ApiRouting, PutMetrics) {
+  EXPECT_EQ(parse_ok<PutMetrics>("PUT", "/metrics", R"({"metrics_path": "/tmp/m"})").config.metrics_path, "/tmp/m");
+}
+
+TEST(ApiRouting, CreateSnapshot) {
+  auto a = parse_ok<CreateSnapshot>("PUT", "/snapshot/create",
+                                    R"({"snapshot_type": "Diff", "snapshot_path": "/s", "mem_file_path": "/m"})");
+  EXPECT_EQ(a.params.snapshot_type, SnapshotType::kDiff);
+  EXPECT_EQ(a.params.snapshot_path, "/s");
+  EXPECT_EQ(a.params.mem_file_path, "/m");
+  auto full = parse_ok<CreateSnapshot>("PUT", "/snapshot/create", R"({"snapshot_path": "/s", "mem_file_path": "/m"})");
+  EXPECT_EQ(full.params.snapshot_type, SnapshotType::kFull);
+}
+
+TEST(ApiRouting, LoadSnapshotWithMemBackend) {
+  auto a = parse_ok<LoadSnapshot>("PUT", "/snapshot/load", R"({
+      "snapshot_path": "/s", "mem_backend": {"backend_type": "Uffd", "backend_path": "/uffd.sock"},
+      "track_dirty_pages": true, "resume_vm": true, "clock_realtime": true,
+      "network_overrides": [{"iface_id": "eth0", "host_dev_name": "tap9"}],
+      "vsock_override": {"uds_path": "/v2.sock"}})");
+  const SnapshotLoadParams& p = a.params;
+  EXPECT_EQ(p.snapshot_path, "/s");
+  EXPECT_EQ(p.mem_backend.backend_type, MemBackendType::kUffd);
+  EXPECT_EQ(p.mem_backend.backend_path, "/uffd.sock");
+  EXPECT_TRUE(p.track_dirty_pages);
+  EXPECT_TRUE(p.resume_vm);
+  EXPECT_TRUE(p.clock_realtime);
+  ASSERT_EQ(p.network_overrides.size(), 1u);
+  EXPECT_EQ(p.network_overrides[0].iface_id, "eth0");
+  EXPECT_EQ(p.network_overrides[0].host_dev_name, "tap9");
+  ASSERT_TRUE(p.vsock_override);
+  EXPECT_EQ(p.vsock_override->uds_path, "/v2.sock");
+}
+
+TEST(ApiRouting, LoadSnapshotWithDeprecatedFields) {
+  auto a = parse_ok<LoadSnapshot>("PUT", "/snapshot/load",
+                                  R"({"snapshot_path": "/s", "mem_file_path": "/m", "enable_diff_snapshots": true})");
+  EXPECT_EQ(a.params.mem_backend.backend_type, MemBackendType::kFile);
+  EXPECT_EQ(a.params.mem_backend.backend_path, "/m");
+  EXPECT_TRUE(a.params.track_dirty_pages);
+  EXPECT_FALSE(a.params.resume_vm);
+  EXPECT_FALSE(a.params.clock_realtime);
+  EXPECT_TRUE(a.params.network_overrides.empty());
+  EXPECT_FALSE(a.params.vsock_override);
+}
+
+TEST(ApiRouting, ActionNames) {
+  EXPECT_EQ(action_name(VmmAction(PutDrive{})), "PutDrive");
+  EXPECT_EQ(action_name(VmmAction(LoadSnapshot{})), "LoadSnapshot");
+  EXPECT_EQ(action_name(VmmAction(GetInstanceInfo{})), "GetInstanceInfo");
+}
+
+TEST(ApiRouting, EndpointNames) {
+  EXPECT_EQ(api_endpoint_name("PUT", "/drives/rootfs"), "PUT /drives/{drive_id}");
+  EXPECT_EQ(api_endpoint_name("PATCH", "/network-interfaces/eth0?x=1"), "PATCH /network-interfaces/{iface_id}");
+  EXPECT_EQ(api_endpoint_name("GET", "/"), "GET /");
+  EXPECT_EQ(api_endpoint_name("GET", "/nope"), "");
+  EXPECT_EQ(api_endpoint_name("DELETE", "/drives/x"), "");
+}
+
+}  // namespace
+}  // namespace ember
