@@ -19,6 +19,7 @@ Result<void> EventLoop::add(int fd, uint32_t events, Handler handler) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
+  std::lock_guard<std::mutex> g(*lock_);
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) return errno_error("epoll_ctl add");
   handlers_[fd] = std::move(handler);
   return {};
@@ -28,12 +29,14 @@ Result<void> EventLoop::modify(int fd, uint32_t events, Handler handler) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
+  std::lock_guard<std::mutex> g(*lock_);
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) < 0) return errno_error("epoll_ctl modify");
   handlers_[fd] = std::move(handler);
   return {};
 }
 
 void EventLoop::remove(int fd) {
+  std::lock_guard<std::mutex> g(*lock_);
   (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   handlers_.erase(fd);
 }
@@ -46,10 +49,14 @@ Result<void> EventLoop::run_once(int timeout_ms) {
     return errno_error("epoll_wait");
   }
   for (int i = 0; i < n; ++i) {
-    auto it = handlers_.find(events[i].data.fd);
-    // A handler may have removed this fd (or others) while we dispatch.
-    if (it == handlers_.end()) continue;
-    Handler h = it->second;
+    Handler h;
+    {
+      std::lock_guard<std::mutex> g(*lock_);
+      auto it = handlers_.find(events[i].data.fd);
+      // A handler may have removed this fd (or others) while we dispatch.
+      if (it == handlers_.end()) continue;
+      h = it->second;
+    }
     h(events[i].events);
   }
   return {};

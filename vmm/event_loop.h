@@ -1,8 +1,12 @@
-// The VMM thread's epoll loop: fds with callbacks, run until told to stop.
+// The VMM thread's epoll loop: fds with callbacks, run until told to stop. add/modify/remove
+// may be called from any thread (devices register fds when a vCPU thread activates them);
+// handlers run on the thread calling run_once(), without the loop's lock held.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 
 #include "vmm/util/result.h"
 #include "vmm/util/unique_fd.h"
@@ -23,7 +27,8 @@ class EventLoop {
  private:
   explicit EventLoop(UniqueFd epoll) : epoll_(std::move(epoll)) {}
   UniqueFd epoll_;
-  std::map<int, Handler> handlers_;
+  std::unique_ptr<std::mutex> lock_ = std::make_unique<std::mutex>();  // movable loop
+  std::map<int, Handler> handlers_;  // guarded by *lock_
 };
 
 }  // namespace ember

@@ -1,5 +1,6 @@
 // ember: one microVM per process.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -43,6 +44,12 @@ int main(int argc, char** argv) {
   const auto start_time = std::chrono::steady_clock::now();
   // A closed console or log pipe must fail a write (EPIPE), not kill the VMM.
   std::signal(SIGPIPE, SIG_IGN);
+  // Every vsock connection holds an fd: allow as many as the hard limit does.
+  struct rlimit files {};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &files);
+  }
   CLI::App app{"ember: a minimalist KVM microVM monitor", "ember"};
   std::string api_sock;
   std::string config_file;

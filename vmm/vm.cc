@@ -26,6 +26,7 @@
 #include "vmm/util/log.h"
 #include "vmm/util/unique_fd.h"
 #include "devices/virtio/block/virtio_block.h"
+#include "devices/virtio/vsock/virtio_vsock.h"
 #include "vmm/vcpu.h"
 #include "vmm/virtio_manager.h"
 #include "vmm/vm_exit.h"
@@ -304,6 +305,16 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
   TRY(setup_legacy_devices(*vm, opts));
   vm->virtio = std::make_unique<VirtioManager>(*vm->vm_fd, mem, vm->mmio, *vm->loop);
   ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives));
+  if (cfg.vsock) {
+    VirtioVsockConfig vc;
+    vc.guest_cid = cfg.vsock->guest_cid;
+    vc.uds_path = cfg.vsock->uds_path;
+    auto added = vm->virtio->add("vsock", [&vc](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> dev, VirtioVsock::create(vc, events));
+      return std::shared_ptr<VirtioDevice>(std::move(dev));
+    });
+    if (!added) return added.error();
+  }
 
   std::string cmdline = boot.boot_args.value_or(kDefaultBootArgs);
   if (!root_arg.empty()) cmdline += " " + root_arg;

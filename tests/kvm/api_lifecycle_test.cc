@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "api/client.h"
@@ -96,6 +97,29 @@ TEST_F(ApiLifecycle, RefusalsLeaveTheStateUnchanged) {
   auto r = ember_->wait(30s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Hello from the ember test guest"), std::string::npos);
+}
+
+TEST_F(ApiLifecycle, VsockAndDriveDevicesAreCreatedAndCleanedUp) {
+  const std::string uds = dir_.path() + "/v.sock";
+  const std::string disk = dir_.write("disk.img", std::string(1 << 20, '\0'));
+  EXPECT_EQ(call("PUT", "/vsock", R"({"guest_cid": 3, "uds_path": ")" + uds + R"("})").status, 204);
+  EXPECT_EQ(call("PUT", "/drives/data", R"({"drive_id": "data", "path_on_host": ")" + disk +
+                                            R"(", "is_root_device": false, "is_read_only": true})").status, 204);
+  auto missing = call("PUT", "/drives/gone", R"({"drive_id": "gone", "path_on_host": "/nonexistent.img", "is_root_device": false})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("/nonexistent.img"), std::string::npos) << missing.body;
+  auto bad_cid = call("PUT", "/vsock", R"({"guest_cid": 2, "uds_path": "/tmp/x.sock"})");
+  EXPECT_EQ(bad_cid.status, 400);
+  EXPECT_NE(call("GET", "/vm/config").body.find(uds), std::string::npos);
+  EXPECT_EQ(call("PUT", "/boot-source", R"({"kernel_image_path": ")" + guest_path("ticker") + R"("})").status, 204);
+  EXPECT_EQ(call("PUT", "/actions", R"({"action_type": "InstanceStart"})").status, 204);
+  ASSERT_TRUE(ember_->wait_for_output("tick 1\n", 30s)) << ember_->err();
+  EXPECT_TRUE(std::filesystem::exists(uds)) << "the vsock device listens on its uds_path";
+  EXPECT_NE(ember_->err().find("drive data: virtio-mmio at 0xd0001000"), std::string::npos) << ember_->err();
+  ember_->send_signal(SIGTERM);
+  auto r = ember_->wait(10s);
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM);
+  EXPECT_FALSE(std::filesystem::exists(uds)) << "the vsock socket is removed at exit";
 }
 
 TEST(ApiSocket, ExistingSocketPathIsRefused) {

@@ -34,6 +34,7 @@ struct VmConfig {
   std::optional<BootSourceConfig> boot_source;
   MachineConfig machine;
   std::vector<DriveConfig> drives;  // in the order given; the root device becomes /dev/vda
+  std::optional<VsockConfig> vsock;
 };
 
 inline constexpr uint32_t kMaxVcpus = 32;

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "api/response.h"
+#include "devices/virtio/vsock/virtio_vsock.h"
 #include "vmm/util/errno_error.h"
 #include "vmm/util/log.h"
 
@@ -118,6 +119,7 @@ ApiReply Vmm::common(const VmmAction& action, bool* handled) {
     full.boot_source = config_.boot_source;
     full.machine = config_.machine;
     full.drives = config_.drives;
+    full.vsock = config_.vsock;
     full.logger = logger_;
     return reply_json(vm_config_json(full));
   }
@@ -127,7 +129,6 @@ ApiReply Vmm::common(const VmmAction& action, bool* handled) {
     return reply_error("metrics are not supported by this ember build yet");
   if (as<PutNetworkInterface>(action) || as<PatchNetworkInterface>(action))
     return reply_error("network interfaces are not supported by this ember build yet");
-  if (as<PutVsock>(action)) return reply_error("vsock is not supported by this ember build yet");
   *handled = false;
   return {};
 }
@@ -161,6 +162,15 @@ ApiReply Vmm::preboot(const VmmAction& action) {
     return reply_no_content();
   }
   if (const auto* a = as<PutDrive>(action)) return put_drive(a->config);
+  if (const auto* a = as<PutVsock>(action)) {
+    VirtioVsockConfig vc;
+    vc.guest_cid = a->config.guest_cid;
+    vc.uds_path = a->config.uds_path;
+    auto ok = VirtioVsock::check_config(vc);
+    if (!ok) return reply_error("vsock: " + ok.error().message);
+    config_.vsock = a->config;
+    return reply_no_content();
+  }
   if (const auto* a = as<PutLogger>(action)) return put_logger(a->config);
   if (as<InstanceStart>(action)) return start_instance();
   if (as<PatchDrive>(action) || as<PatchVm>(action) || as<SendCtrlAltDel>(action))
