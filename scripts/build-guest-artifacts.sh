@@ -7,6 +7,7 @@
 #   OUT_DIR/kernel/modules/{l1,l2}.order              their load orders, one file name a line
 #   OUT_DIR/l2/initramfs.cpio.gz                      busybox, the L2 modules, /init, /e2e/*.sh
 #   OUT_DIR/l2/rootfs.ext4                            the same tree as a 64 MiB ext4 image
+#   OUT_DIR/tools/vsock-echo                          static vsock/Unix-socket echo tool (guest and host side)
 #   OUT_DIR/manifest.txt                              "PATH SIZE SHA256" for every file above
 #
 # Usage: build-guest-artifacts.sh [OUT_DIR]      (default: build/guest-artifacts)
@@ -81,12 +82,20 @@ l2_inputs() {
   {
     echo "$self"
     echo "$busybox"
-    find "$guest/initramfs" -type f
+    find "$guest/initramfs" "$guest/tools" -type f
     echo "$kernel/modules/l2.order"
     sed "s|^|$kernel/modules/|" "$kernel/modules/l2.order"
   } | LC_ALL=C sort | xargs -d '\n' sha256sum
 }
 l2_inputs > "$scratch/l2.inputs"
+
+# Small static tools the scenarios run in the guest (and the harness on the host side).
+tools="$out/tools"
+mkdir -p "$tools"
+if [ ! -x "$tools/vsock-echo" ] || [ "$guest/tools/vsock_echo.c" -nt "$tools/vsock-echo" ]; then
+  gcc -static -O2 -Wall -Wextra -Werror -o "$tools/vsock-echo.new" "$guest/tools/vsock_echo.c"
+  mv "$tools/vsock-echo.new" "$tools/vsock-echo"
+fi
 
 # True when TARGET is missing or was built from other inputs than INPUTS_FILE lists.
 stale() { [ ! -s "$1" ] || ! cmp -s "$2" "$1.inputs"; }
@@ -109,6 +118,7 @@ stage_l2_tree() {
     ln -s /bin/busybox "$dir/$applet"
   done < <("$busybox" --list-full)
   install -m 0755 "$guest/initramfs/init" "$dir/init"
+  install -m 0755 "$tools/vsock-echo" "$dir/bin/vsock-echo"
   install -m 0755 "$guest"/initramfs/e2e/*.sh "$dir/e2e/"
   cp "$kernel/modules/l2.order" "$dir/lib/modules/"
   sed "s|^|$kernel/modules/|" "$kernel/modules/l2.order" | xargs -d '\n' cp -t "$dir/lib/modules/"

@@ -20,6 +20,8 @@ echo "== build"
 # Debian's stock kernel for the real-kernel tests (cached; fetched with apt-get download).
 export EMBER_GUEST_KERNEL_DIR="$root/build/guest-artifacts/kernel"
 "$root/scripts/fetch-guest-kernel.sh" "$EMBER_GUEST_KERNEL_DIR"
+# Guest artifacts for the end-to-end tests (cached): kernel, modules, L2 initramfs, rootfs.
+"$root/scripts/build-guest-artifacts.sh" "$root/build/guest-artifacts"
 
 status=0
 echo "== unit tests (ASan+UBSan)"

@@ -15,6 +15,8 @@ class VirtioManager::Slot final : public EventRegistrar {
  public:
   explicit Slot(EventLoop& loop) : loop_(loop) {}
   ~Slot() override {
+    // The device may unwatch its fds from its destructor: let it, while this slot still works.
+    transport.reset();
     for (const auto& [fd, _] : watched_) loop_.remove(fd);
     for (const auto& q : queue_events_) loop_.remove(q.fd());
   }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <deque>
+#include <map>
 #include <optional>
 
 #include "devices/legacy/acpi_sleep.h"
@@ -26,6 +27,7 @@
 #include "vmm/util/log.h"
 #include "vmm/util/unique_fd.h"
 #include "devices/virtio/block/virtio_block.h"
+#include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
 #include "vmm/vcpu.h"
 #include "vmm/virtio_manager.h"
@@ -47,6 +49,20 @@ constexpr uint64_t kMaxKernelFileSize = 1ull << 30;
 constexpr size_t kSetupHeaderCmdlineSizeOffset = 0x238 - 0x1f1;
 constexpr size_t kSetupHeaderInitrdAddrMaxOffset = 0x22c - 0x1f1;
 constexpr uint64_t kDefaultInitrdAddrMax = 0x7fffffff;
+
+// The API's rate limiter shape, as the devices' limiter takes it.
+RateLimiterLimits to_limits(const std::optional<RateLimiterConfig>& c) {
+  RateLimiterLimits l;
+  if (!c) return l;
+  if (c->bandwidth) l.bandwidth = TokenBucketLimits{c->bandwidth->size, c->bandwidth->one_time_burst, c->bandwidth->refill_time_ms};
+  if (c->ops) l.ops = TokenBucketLimits{c->ops->size, c->ops->one_time_burst, c->ops->refill_time_ms};
+  return l;
+}
+
+RateLimiterUpdate to_update(const std::optional<RateLimiterConfig>& c) {
+  RateLimiterLimits l = to_limits(c);
+  return RateLimiterUpdate{l.bandwidth, l.ops};
+}
 
 uint64_t host_memory_bytes() {
   struct sysinfo si {};
@@ -91,6 +107,15 @@ class MicroVm final : public Vm {
   void pause() override;
   void resume() override;
   Result<void> send_ctrl_alt_del() override { return i8042->trigger_ctrl_alt_del(); }
+  Result<void> update_net_rate_limiters(const std::string& iface_id, const std::optional<RateLimiterConfig>& rx,
+                                        const std::optional<RateLimiterConfig>& tx) override {
+    auto it = nets.find(iface_id);
+    if (it == nets.end()) return make_error("no network interface '" + iface_id + "'");
+    it->second->update_rate_limiters(to_update(rx), to_update(tx));
+    return {};
+  }
+
+  std::map<std::string, std::shared_ptr<VirtioNet>> nets;
   void stop() override;
 
   EventLoop* loop;
@@ -98,34 +123,44 @@ class MicroVm final : public Vm {
   std::optional<Kvm> kvm;
   std::optional<VmFd> vm_fd;
   std::optional<GuestMemory> memory;
+  // Before the buses: they hold the transports, which must go before the manager's slots
+  // (a device's destructor unwatches its fds through its slot).
+  std::unique_ptr<VirtioManager> virtio;
   Bus pio{"port I/O"};
   Bus mmio{"MMIO"};
   std::shared_ptr<Serial> serial;
   std::shared_ptr<I8042> i8042;
   std::optional<EventFd> console_input_room;
-  std::unique_ptr<VirtioManager> virtio;
   // Last: vCPU threads are stopped and joined before any device goes away.
   std::vector<std::unique_ptr<Vcpu>> vcpus;
   int console_in_fd = -1;
 
  private:
-  void pump_console_input(EventLoop& loop);
+  void read_console_input();
+  void push_console_input();
   std::deque<uint8_t> pending_input_;
   std::optional<RawTerminal> raw_terminal_;
   bool stopped_ = false;
 };
 
-void MicroVm::pump_console_input(EventLoop& loop) {
-  if (console_in_fd >= 0 && pending_input_.empty()) {
-    uint8_t buf[256];
-    ssize_t n = ::read(console_in_fd, buf, sizeof buf);
-    if (n > 0) {
-      pending_input_.insert(pending_input_.end(), buf, buf + n);
-    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      loop.remove(console_in_fd);  // EOF: the guest simply gets no more input
-      console_in_fd = -1;
-    }
+void MicroVm::read_console_input() {
+  // Only when epoll says stdin is readable: the fd is shared with the user's terminal, so it
+  // stays blocking and is never read speculatively.
+  if (console_in_fd < 0) return;
+  uint8_t buf[256];
+  ssize_t n = ::read(console_in_fd, buf, sizeof buf);
+  if (n > 0) {
+    // A guest that never reads its console must not make us buffer without bound.
+    constexpr size_t kMaxPendingInput = 64 * 1024;
+    const size_t room = kMaxPendingInput - std::min(kMaxPendingInput, pending_input_.size());
+    pending_input_.insert(pending_input_.end(), buf, buf + std::min<size_t>(room, static_cast<size_t>(n)));
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    loop->remove(console_in_fd);  // EOF: the guest simply gets no more input
+    console_in_fd = -1;
   }
+}
+
+void MicroVm::push_console_input() {
   while (!pending_input_.empty()) {
     uint8_t chunk[64];
     size_t n = std::min(pending_input_.size(), sizeof chunk);
@@ -140,12 +175,15 @@ void MicroVm::start() {
   if (console_in_fd >= 0) {
     raw_terminal_.emplace(console_in_fd);
     // A console that cannot be polled (a regular file) just gets no input.
-    if (!loop->add(console_in_fd, EPOLLIN, [this](uint32_t) { pump_console_input(*loop); }).ok())
+    if (!loop->add(console_in_fd, EPOLLIN, [this](uint32_t) {
+          read_console_input();
+          push_console_input();
+        }).ok())
       console_in_fd = -1;
   }
   (void)loop->add(console_input_room->fd(), EPOLLIN, [this](uint32_t) {
     console_input_room->drain();
-    pump_console_input(*loop);
+    push_console_input();
   });
   Vcpu::install_kick_handler();
   for (auto& v : vcpus) v->start();
@@ -232,6 +270,29 @@ Result<void> setup_legacy_devices(MicroVm& vm, const VmOptions& opts) {
   return {};
 }
 
+// Network interfaces become virtio-net devices on their taps, in the order given.
+Result<void> setup_network(VirtioManager& virtio, const std::vector<NetworkInterfaceConfig>& ifaces,
+                           std::map<std::string, std::shared_ptr<VirtioNet>>* nets) {
+  for (const auto& iface : ifaces) {
+    VirtioNetConfig nc;
+    nc.id = iface.iface_id;
+    nc.host_dev_name = iface.host_dev_name;
+    nc.guest_mac = iface.guest_mac;
+    nc.mtu = iface.mtu;
+    nc.rx_rate_limiter = to_limits(iface.rx_rate_limiter);
+    nc.tx_rate_limiter = to_limits(iface.tx_rate_limiter);
+    std::shared_ptr<VirtioNet> net;
+    auto added = virtio.add("net " + iface.iface_id, [&](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<VirtioNet> dev, VirtioNet::create(nc, events));
+      net = std::move(dev);
+      return std::shared_ptr<VirtioDevice>(net);
+    });
+    if (!added) return added.error();
+    (*nets)[iface.iface_id] = net;
+  }
+  return {};
+}
+
 // Drives become virtio-block devices, the root device first so the guest sees it as
 // /dev/vda. Returns the root= argument for the kernel command line (empty without a root
 // device), as Firecracker adds it.
@@ -305,6 +366,7 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
   TRY(setup_legacy_devices(*vm, opts));
   vm->virtio = std::make_unique<VirtioManager>(*vm->vm_fd, mem, vm->mmio, *vm->loop);
   ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives));
+  TRY(setup_network(*vm->virtio, cfg.network_interfaces, &vm->nets));
   if (cfg.vsock) {
     VirtioVsockConfig vc;
     vc.guest_cid = cfg.vsock->guest_cid;

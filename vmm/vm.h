@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "vmm/config/vm_config.h"
@@ -33,6 +35,10 @@ class Vm {
   virtual void pause() = 0;
   virtual void resume() = 0;
   [[nodiscard]] virtual Result<void> send_ctrl_alt_del() = 0;
+  // PATCH /network-interfaces/{id}: a limiter absent from the request is left alone.
+  [[nodiscard]] virtual Result<void> update_net_rate_limiters(const std::string& iface_id,
+                                                              const std::optional<RateLimiterConfig>& rx,
+                                                              const std::optional<RateLimiterConfig>& tx) = 0;
   // Stops and joins the vCPUs and gives the terminal back; the VM cannot run again.
   virtual void stop() = 0;
 };

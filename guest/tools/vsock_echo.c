@@ -2,6 +2,8 @@
  * vsock-echo: both ends of the end-to-end vsock check, one static binary.
  *   vsock-echo listen PORT              (in the guest) accept AF_VSOCK connections on PORT and
  *                                        echo what arrives, one connection at a time
+ *   vsock-echo listen-once PORT         (in the guest) accept one connection, echo one line back
+ *                                        and print it
  *   vsock-echo connect CID PORT MESSAGE (in the guest) connect to CID:PORT, send MESSAGE and a
  *                                        newline, print the line that comes back
  *   vsock-echo uds-connect PATH PORT MESSAGE
@@ -83,12 +85,21 @@ static int exchange(int s, const char* message) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3 && strcmp(argv[1], "listen") == 0) {
+  if (argc == 3 && (strcmp(argv[1], "listen") == 0 || strcmp(argv[1], "listen-once") == 0)) {
     int s = socket(AF_VSOCK, SOCK_STREAM, 0);
     if (s < 0) return fail("socket(AF_VSOCK)");
     struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = (unsigned)atoi(argv[2]), .svm_cid = VMADDR_CID_ANY};
     if (bind(s, (struct sockaddr*)&a, sizeof a) != 0) return fail("bind");
-    return serve(s);
+    if (strcmp(argv[1], "listen") == 0) return serve(s);
+    if (listen(s, 1) != 0) return fail("listen");
+    int c = accept(s, NULL, NULL);
+    if (c < 0) return fail("accept");
+    char line[4096];
+    if (read_line(c, line, sizeof line) < 0) return fail("read");
+    if (write_all(c, line, strlen(line)) != 0) return fail("write");
+    printf("%s", line);
+    close(c);
+    return 0;
   }
   if (argc == 5 && strcmp(argv[1], "connect") == 0) {
     int s = socket(AF_VSOCK, SOCK_STREAM, 0);
@@ -121,6 +132,6 @@ int main(int argc, char** argv) {
     }
     return exchange(s, argv[4]);
   }
-  fprintf(stderr, "usage: vsock-echo listen PORT | connect CID PORT MSG | uds-connect PATH PORT MSG | uds-listen PATH\n");
+  fprintf(stderr, "usage: vsock-echo listen|listen-once PORT | connect CID PORT MSG | uds-connect PATH PORT MSG | uds-listen PATH\n");
   return 2;
 }

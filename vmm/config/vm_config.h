@@ -34,6 +34,7 @@ struct VmConfig {
   std::optional<BootSourceConfig> boot_source;
   MachineConfig machine;
   std::vector<DriveConfig> drives;  // in the order given; the root device becomes /dev/vda
+  std::vector<NetworkInterfaceConfig> network_interfaces;
   std::optional<VsockConfig> vsock;
 };
 

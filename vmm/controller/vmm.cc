@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "api/response.h"
+#include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
 #include "vmm/util/errno_error.h"
 #include "vmm/util/log.h"
@@ -120,6 +121,7 @@ ApiReply Vmm::common(const VmmAction& action, bool* handled) {
     full.machine = config_.machine;
     full.drives = config_.drives;
     full.vsock = config_.vsock;
+    full.network_interfaces = config_.network_interfaces;
     full.logger = logger_;
     return reply_json(vm_config_json(full));
   }
@@ -127,8 +129,6 @@ ApiReply Vmm::common(const VmmAction& action, bool* handled) {
     return reply_error("snapshots are not supported by this ember build yet");
   if (as<PutMetrics>(action) || as<FlushMetrics>(action))
     return reply_error("metrics are not supported by this ember build yet");
-  if (as<PutNetworkInterface>(action) || as<PatchNetworkInterface>(action))
-    return reply_error("network interfaces are not supported by this ember build yet");
   *handled = false;
   return {};
 }
@@ -162,6 +162,8 @@ ApiReply Vmm::preboot(const VmmAction& action) {
     return reply_no_content();
   }
   if (const auto* a = as<PutDrive>(action)) return put_drive(a->config);
+  if (const auto* a = as<PutNetworkInterface>(action)) return put_network_interface(a->config);
+  if (as<PatchNetworkInterface>(action)) return reply_error(kNotBeforeStart);
   if (const auto* a = as<PutVsock>(action)) {
     VirtioVsockConfig vc;
     vc.guest_cid = a->config.guest_cid;
@@ -198,6 +200,16 @@ ApiReply Vmm::runtime(const VmmAction& action) {
   }
   if (as<PatchDrive>(action))
     return reply_error("updating a drive at runtime is not supported by this ember build yet");
+  if (const auto* a = as<PatchNetworkInterface>(action)) {
+    auto r = vm_->update_net_rate_limiters(a->iface_id, a->rx_rate_limiter, a->tx_rate_limiter);
+    if (!r) return reply_error(r.error().message);
+    for (auto& iface : config_.network_interfaces) {
+      if (iface.iface_id != a->iface_id) continue;
+      if (a->rx_rate_limiter) iface.rx_rate_limiter = a->rx_rate_limiter;
+      if (a->tx_rate_limiter) iface.tx_rate_limiter = a->tx_rate_limiter;
+    }
+    return reply_no_content();
+  }
   return reply_error(kNotAfterStart);
 }
 
@@ -219,6 +231,29 @@ ApiReply Vmm::put_drive(const DriveConfig& drive) {
   for (const auto& d : drives) roots += d.is_root_device ? 1 : 0;
   if (roots > 1) return reply_error("drive " + drive.drive_id + ": a root device is already configured");
   config_.drives = std::move(drives);
+  return reply_no_content();
+}
+
+ApiReply Vmm::put_network_interface(const NetworkInterfaceConfig& iface) {
+  VirtioNetConfig nc;
+  nc.id = iface.iface_id;
+  nc.host_dev_name = iface.host_dev_name;
+  nc.guest_mac = iface.guest_mac;
+  nc.mtu = iface.mtu;
+  auto ok = VirtioNet::check_config(nc);
+  if (!ok) return reply_error("network interface " + iface.iface_id + ": " + ok.error().message);
+  std::vector<NetworkInterfaceConfig> ifaces;
+  for (const auto& other : config_.network_interfaces) {
+    if (other.iface_id == iface.iface_id) continue;  // replaced below
+    if (other.host_dev_name == iface.host_dev_name)
+      return reply_error("network interface " + iface.iface_id + ": tap " + iface.host_dev_name +
+                         " is already used by " + other.iface_id);
+    if (other.guest_mac && iface.guest_mac && *other.guest_mac == *iface.guest_mac)
+      return reply_error("network interface " + iface.iface_id + ": guest_mac is already used by " + other.iface_id);
+    ifaces.push_back(other);
+  }
+  ifaces.push_back(iface);
+  config_.network_interfaces = std::move(ifaces);
   return reply_no_content();
 }
 

@@ -49,6 +49,7 @@ class Vmm {
   ApiReply common(const VmmAction& action, bool* handled);
   ApiReply start_instance();
   ApiReply put_drive(const DriveConfig& drive);
+  ApiReply put_network_interface(const NetworkInterfaceConfig& iface);
   ApiReply put_logger(const LoggerConfig& logger);
 
   VmmOptions options_;

@@ -1,0 +1,566 @@
+#include "devices/virtio/net/virtio_net.h"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "devices/virtio/net/tap.h"
+#include "devices/virtio/net/virtio_net_defs.h"
+#include "devices/virtio/virtio_defs.h"
+#include "vmm/util/check.h"
+#include "vmm/util/log.h"
+
+namespace ember {
+namespace {
+
+using namespace virtio_net;  // NOLINT(google-build-using-namespace): the spec's names
+
+// How many problems with guest input or the backend are logged before the log goes quiet.
+constexpr uint32_t kMaxLoggedProblems = 8;
+// No head: the largest queue has 32768 entries, so 0xffff is never one.
+constexpr uint16_t kNoHead = 0xffff;
+
+bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+std::string mac_to_string(const NetMacAddress& mac) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                mac[4], mac[5]);
+  return buf;
+}
+
+// The device-specific snapshot (save_device_state()). Fixed layout, no padding.
+struct SavedNetState {
+  uint32_t version;
+  uint8_t has_mac;
+  uint8_t mac[6];
+  uint8_t has_mtu;
+  uint16_t mtu;
+  uint16_t rx_held_head;  // kNoHead: none
+  uint16_t tx_held_head;
+  uint8_t reserved[6];
+  RateLimiter::State rx_limiter;
+  RateLimiter::State tx_limiter;
+};
+static_assert(std::is_trivially_copyable_v<SavedNetState>);
+static_assert(std::has_unique_object_representations_v<SavedNetState>, "no padding");
+constexpr uint32_t kSavedNetStateVersion = 1;
+
+// Writes `bytes` at byte `offset` of a chain's buffers, whatever way the driver cut them.
+Result<void> write_in_chain(const GuestMemory& mem, const DescriptorChain& chain, uint64_t offset,
+                            std::span<const uint8_t> bytes) {
+  for (const DescriptorBuffer& b : chain.buffers) {
+    if (bytes.empty()) break;
+    if (offset >= b.len) {
+      offset -= b.len;
+      continue;
+    }
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(b.len - offset, bytes.size()));
+    TRY(mem.write(b.addr + offset, bytes.first(n)));
+    bytes = bytes.subspan(n);
+    offset = 0;
+  }
+  if (!bytes.empty()) return make_error("virtio-net: chain shorter than the bytes written");
+  return {};
+}
+
+}  // namespace
+
+Result<void> VirtioNet::check_config(const VirtioNetConfig& config) {
+  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
+      config.queue_size > virtio::kMaxQueueSizeLimit)
+    return make_error("net queue size " + std::to_string(config.queue_size) +
+                      " is not a power of two between 2 and 32768");
+  if (config.mtu && *config.mtu < kMinMtu)
+    return make_error("net mtu " + std::to_string(*config.mtu) + " is below the minimum of " +
+                      std::to_string(kMinMtu));
+  if (config.guest_mac) {
+    const NetMacAddress& mac = *config.guest_mac;
+    if ((mac[0] & 1) != 0)
+      return make_error("guest_mac " + mac_to_string(mac) +
+                        " is a multicast address; an interface needs a unicast one");
+    if (mac == NetMacAddress{})
+      return make_error("guest_mac 00:00:00:00:00:00 is not a usable address");
+  }
+  if (!config.host_dev_name.empty()) TRY(Tap::check_name(config.host_dev_name));
+  return {};
+}
+
+Result<std::unique_ptr<VirtioNet>> VirtioNet::create(const VirtioNetConfig& config,
+                                                     EventRegistrar& events) {
+  TRY(check_config(config));
+  ASSIGN_OR_RETURN(std::unique_ptr<Tap> tap, Tap::open(config.host_dev_name));
+  return create_with_backend(config, std::move(tap), events);
+}
+
+Result<std::unique_ptr<VirtioNet>> VirtioNet::create_with_backend(
+    const VirtioNetConfig& config, std::unique_ptr<NetBackend> backend, EventRegistrar& events,
+    const MonotonicClock& clock) {
+  TRY(check_config(config));
+  CHECK_MSG(backend != nullptr, "VirtioNet needs a backend");
+  auto rx = RateLimiter::create(config.rx_rate_limiter, clock);
+  if (!rx) return with_context("rx rate limiter", rx.error());
+  auto tx = RateLimiter::create(config.tx_rate_limiter, clock);
+  if (!tx) return with_context("tx rate limiter", tx.error());
+  auto net = std::make_unique<VirtioNet>(ConstructionKey(), config, std::move(backend), events,
+                                         std::move(rx).value(), std::move(tx).value());
+  TRY(net->watch_events());
+  return net;
+}
+
+VirtioNet::VirtioNet(ConstructionKey, const VirtioNetConfig& config,
+                     std::unique_ptr<NetBackend> backend, EventRegistrar& events,
+                     std::unique_ptr<RateLimiter> rx_limiter,
+                     std::unique_ptr<RateLimiter> tx_limiter)
+    : id_(config.id),
+      backend_(std::move(backend)),
+      events_(events),
+      rx_limiter_(std::move(rx_limiter)),
+      tx_limiter_(std::move(tx_limiter)),
+      mac_(config.guest_mac),
+      mtu_(config.mtu),
+      queue_sizes_{config.queue_size, config.queue_size},
+      rx_spill_(1) {
+  using virtio::feature_bit;
+  features_ = feature_bit(virtio::kFeatureVersion1) | feature_bit(virtio::kFeatureEventIdx) |
+              feature_bit(virtio::kFeatureIndirectDesc) | feature_bit(kFeatureCsum) |
+              feature_bit(kFeatureGuestCsum) | feature_bit(kFeatureGuestTso4) |
+              feature_bit(kFeatureGuestTso6) | feature_bit(kFeatureGuestUfo) |
+              feature_bit(kFeatureHostTso4) | feature_bit(kFeatureHostTso6) |
+              feature_bit(kFeatureHostUfo) | feature_bit(kFeatureStatus);
+  if (mac_) features_ |= feature_bit(kFeatureMac);
+  if (mtu_) features_ |= feature_bit(kFeatureMtu);
+}
+
+VirtioNet::~VirtioNet() {
+  for (const int fd : watched_fds_) events_.unwatch(fd);
+}
+
+Result<void> VirtioNet::watch_events() {
+  // Edge-triggered backend: while the guest has no receive buffer the fd stays readable, and
+  // a level-triggered watch would wake the VMM thread for nothing until it has.
+  TRY(events_.watch(backend_->fd(), EPOLLIN | EPOLLET, kBackendEvent));
+  watched_fds_.push_back(backend_->fd());
+  TRY(events_.watch(rx_limiter_->timer_fd(), EPOLLIN, kRxRateLimiterEvent));
+  watched_fds_.push_back(rx_limiter_->timer_fd());
+  TRY(events_.watch(tx_limiter_->timer_fd(), EPOLLIN, kTxRateLimiterEvent));
+  watched_fds_.push_back(tx_limiter_->timer_fd());
+  return {};
+}
+
+uint32_t VirtioNet::device_type() const { return virtio::kDeviceIdNet; }
+
+void VirtioNet::read_config(uint64_t offset, std::span<uint8_t> data) const {
+  std::array<uint8_t, kConfigSize> config{};
+  if (mac_) std::memcpy(&config[kConfigMac], mac_->data(), mac_->size());
+  const uint16_t status = kStatusLinkUp;
+  std::memcpy(&config[kConfigStatus], &status, sizeof status);
+  const uint16_t pairs = 1;
+  std::memcpy(&config[kConfigMaxQueuePairs], &pairs, sizeof pairs);
+  const uint16_t mtu = mtu_.value_or(0);
+  std::memcpy(&config[kConfigMtu], &mtu, sizeof mtu);
+  for (size_t i = 0; i < data.size(); ++i) {
+    const uint64_t at = offset + i;
+    data[i] = at >= offset && at < config.size() ? config[at] : 0;
+  }
+}
+
+void VirtioNet::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
+  // §5.1.4.2: the driver must not write these fields (the MAC only through the legacy
+  // interface or VIRTIO_NET_F_CTRL_MAC_ADDR, neither offered).
+  log_problem("driver wrote the read-only config space at offset " + std::to_string(offset));
+}
+
+Result<void> VirtioNet::activate(const GuestMemory& mem, uint64_t acked_features,
+                                 std::span<VirtQueue> queues, VirtioInterrupt& interrupt) {
+  if (queues.size() != 2)
+    return make_error("virtio-net has two queues, got " + std::to_string(queues.size()));
+  if (!queues[kRxQueue].ready() || !queues[kTxQueue].ready())
+    return make_error("virtio-net needs both its receive and transmit queues ready");
+  const GuestOffloads wanted{.csum = virtio::has_feature(acked_features, kFeatureGuestCsum),
+                             .tso4 = virtio::has_feature(acked_features, kFeatureGuestTso4),
+                             .tso6 = virtio::has_feature(acked_features, kFeatureGuestTso6),
+                             .ufo = virtio::has_feature(acked_features, kFeatureGuestUfo)};
+  // The backend must not hand the guest anything it did not accept: failing to say so is fatal.
+  auto offloads = backend_->set_guest_offloads(wanted);
+  if (!offloads) return with_context("virtio-net " + id_, offloads.error());
+  backend_offloads_ = *offloads;
+  if (!(backend_offloads_ == wanted))
+    log_info("virtio-net " + id_ + ": " + backend_->description() +
+             " does not take every offload the guest accepts; it gets fewer");
+
+  mem_ = &mem;
+  rx_queue_ = &queues[kRxQueue];
+  tx_queue_ = &queues[kTxQueue];
+  interrupt_ = &interrupt;
+  // An edge may have passed while inactive, and after a restore the driver may have left
+  // buffers it will not notify about again: look at everything once.
+  backend_readable_ = true;
+  auto started = [&]() -> Result<void> {
+    TRY(release_restored_heads());
+    TRY(process_tx());
+    return process_rx();
+  }();
+  if (!started) {
+    reset();
+    return started;
+  }
+  return {};
+}
+
+Result<void> VirtioNet::release_restored_heads() {
+  // Chains the device held when the snapshot was taken: what they carried is lost (a frame
+  // not yet sent, a receive buffer not yet filled), but the driver gets its buffers back.
+  const std::pair<std::optional<uint16_t>*, VirtQueue*> held[] = {
+      {&restored_rx_head_, rx_queue_}, {&restored_tx_head_, tx_queue_}};
+  bool used[2] = {false, false};
+  for (size_t i = 0; i < 2; ++i) {
+    auto& [head, queue] = held[i];
+    if (!*head) continue;
+    const uint16_t h = **head;
+    head->reset();
+    if (h >= queue->size())
+      return make_error("restored virtio-net state holds descriptor " + std::to_string(h) +
+                        ", outside a queue of " + std::to_string(queue->size()));
+    TRY(queue->add_used(h, 0));
+    used[i] = true;
+  }
+  notify(kRxQueue, used[0]);
+  notify(kTxQueue, used[1]);
+  return {};
+}
+
+void VirtioNet::reset() {
+  rx_limiter_->cancel_timer();
+  tx_limiter_->cancel_timer();
+  mem_ = nullptr;
+  rx_queue_ = nullptr;
+  tx_queue_ = nullptr;
+  interrupt_ = nullptr;
+  backend_readable_ = true;
+  rx_chain_held_ = false;
+  rx_frame_waiting_ = false;
+  tx_chain_held_ = false;
+  restored_rx_head_.reset();
+  restored_tx_head_.reset();
+}
+
+Result<void> VirtioNet::process_queue(uint16_t index) {
+  if (mem_ == nullptr) return {};
+  if (index == kRxQueue) return process_rx();  // the driver added receive buffers
+  if (index == kTxQueue) return process_tx();
+  return make_error("virtio-net has no queue " + std::to_string(index));
+}
+
+Result<void> VirtioNet::process_event(uint32_t event_id) {
+  if (mem_ == nullptr) return {};
+  switch (event_id) {
+    case kBackendEvent:
+      backend_readable_ = true;
+      return process_rx();
+    case kRxRateLimiterEvent:
+      rx_limiter_->on_timer_event();
+      return process_rx();
+    case kTxRateLimiterEvent:
+      tx_limiter_->on_timer_event();
+      return process_tx();
+    default:
+      log_problem("unknown event id " + std::to_string(event_id));
+      return {};
+  }
+}
+
+void VirtioNet::notify(uint16_t queue_index, bool used) {
+  VirtQueue* queue = queue_index == kRxQueue ? rx_queue_ : tx_queue_;
+  if (used && queue->needs_notification()) interrupt_->signal_used_queue(queue_index);
+}
+
+Result<void> VirtioNet::build_iov(const DescriptorChain& chain) {
+  iov_.clear();
+  for (const DescriptorBuffer& b : chain.buffers) {
+    ASSIGN_OR_RETURN(std::span<uint8_t> view, mem_->slice(b.addr, b.len));
+    iov_.push_back({view.data(), view.size()});
+  }
+  return {};
+}
+
+// ---- transmit (§5.1.6.2) ------------------------------------------------------------------
+
+Result<void> VirtioNet::process_tx() {
+  bool used = false;
+  for (;;) {
+    if (!tx_chain_held_) {
+      ASSIGN_OR_RETURN(const bool popped, tx_queue_->pop(&tx_chain_));
+      if (!popped) break;
+      uint64_t length = 0;
+      bool writable = false;
+      for (const DescriptorBuffer& b : tx_chain_.buffers) {
+        length += b.len;  // at most 2^32 in all (the queue checks)
+        writable = writable || b.device_writable;
+      }
+      std::string problem;
+      if (writable) {
+        problem = "transmit chain has a device-writable buffer";
+      } else if (length < kHeaderSize) {
+        problem = "transmit chain of " + std::to_string(length) +
+                  " bytes is shorter than the 12-byte header";
+      } else if (length - kHeaderSize > kMaxFrameSize) {
+        problem = "transmit frame of " + std::to_string(length - kHeaderSize) +
+                  " bytes is longer than " + std::to_string(kMaxFrameSize);
+      }
+      if (!problem.empty()) {
+        log_problem(problem + "; dropped");
+        counters_.tx_dropped.fetch_add(1, std::memory_order_relaxed);
+        TRY(tx_queue_->add_used(tx_chain_.head, 0));
+        used = true;
+        continue;
+      }
+      tx_chain_held_ = true;
+      tx_chain_length_ = length;
+      tx_throttled_ = false;
+    }
+    if (!tx_limiter_->consume_operation(tx_chain_length_)) {
+      if (!tx_throttled_) counters_.tx_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      tx_throttled_ = true;
+      break;  // the limiter's timer event brings us back
+    }
+    TRY(transmit());
+    used = true;
+  }
+  notify(kTxQueue, used);
+  return {};
+}
+
+Result<void> VirtioNet::transmit() {
+  TRY(build_iov(tx_chain_));
+  const FrameIo io = backend_->write_frame(iov_);
+  switch (io.status) {
+    case FrameIo::Status::kDone:
+      counters_.tx_packets.fetch_add(1, std::memory_order_relaxed);
+      counters_.tx_bytes.fetch_add(tx_chain_length_ - kHeaderSize, std::memory_order_relaxed);
+      break;
+    case FrameIo::Status::kWouldBlock:
+      // A tap queues in the host stack and hardly ever refuses; when it does, the frame is
+      // lost like on a congested wire rather than stalling the queue.
+      counters_.tx_dropped.fetch_add(1, std::memory_order_relaxed);
+      log_problem(backend_->description() + " has no room; frame dropped");
+      break;
+    case FrameIo::Status::kFailed:
+      counters_.tx_errors.fetch_add(1, std::memory_order_relaxed);
+      log_problem(backend_->description() + " refused a " + std::to_string(tx_chain_length_) +
+                  "-byte frame: " + std::strerror(io.error));
+      break;
+  }
+  tx_chain_held_ = false;
+  // Transmit buffers are only read: nothing written (§2.7.8).
+  return tx_queue_->add_used(tx_chain_.head, 0);
+}
+
+// ---- receive (§5.1.6.3, §5.1.6.4) ---------------------------------------------------------
+
+Result<void> VirtioNet::process_rx() {
+  bool used = false;
+  auto r = [&]() -> Result<void> {
+    if (rx_frame_waiting_) {
+      if (!rx_limiter_->consume_operation(rx_frame_length_)) return {};
+      TRY(deliver(rx_frame_length_, &used));
+    }
+    while (backend_readable_) {
+      ASSIGN_OR_RETURN(const bool go_on, receive_one(&used));
+      if (!go_on) break;
+    }
+    return {};
+  }();
+  TRY(r);
+  notify(kRxQueue, used);
+  return {};
+}
+
+Result<bool> VirtioNet::receive_one(bool* used) {
+  // Reading a frame now would only park it in guest memory: wait for the timer instead.
+  if (rx_limiter_->blocked()) return false;
+  if (!rx_chain_held_) {
+    ASSIGN_OR_RETURN(const bool popped, rx_queue_->pop(&rx_chain_));
+    // No buffer: leave the frames in the backend until the driver adds buffers, which it
+    // notifies (process_queue(0)); backend_readable_ stays set so we go on from there.
+    if (!popped) return false;
+    uint64_t capacity = 0;
+    bool readable = false;
+    for (const DescriptorBuffer& b : rx_chain_.buffers) {
+      capacity += b.len;
+      readable = readable || !b.device_writable;
+    }
+    if (readable || capacity < kHeaderSize) {
+      log_problem(readable ? std::string("receive chain has a device-readable buffer")
+                           : "receive chain of " + std::to_string(capacity) +
+                                 " bytes cannot hold the 12-byte header");
+      counters_.rx_errors.fetch_add(1, std::memory_order_relaxed);
+      TRY(rx_queue_->add_used(rx_chain_.head, 0));
+      *used = true;
+      return true;
+    }
+    rx_chain_held_ = true;
+    rx_chain_capacity_ = capacity;
+  }
+
+  TRY(build_iov(rx_chain_));
+  iov_.push_back({rx_spill_.data(), rx_spill_.size()});
+  const FrameIo io = backend_->read_frame(iov_);
+  if (io.status == FrameIo::Status::kWouldBlock) {
+    backend_readable_ = false;  // empty: the next edge brings us back
+    return false;
+  }
+  if (io.status == FrameIo::Status::kFailed) {
+    counters_.rx_errors.fetch_add(1, std::memory_order_relaxed);
+    log_problem("reading " + backend_->description() + " failed: " + std::strerror(io.error));
+    backend_readable_ = false;
+    return false;
+  }
+  const uint64_t length = io.bytes;
+  if (length == 0) {  // a closed socket backend; a tap never reads empty
+    backend_readable_ = false;
+    return false;
+  }
+  if (length < kHeaderSize || length > rx_chain_capacity_ ||
+      length > std::numeric_limits<uint32_t>::max()) {
+    counters_.rx_dropped.fetch_add(1, std::memory_order_relaxed);
+    log_problem(length < kHeaderSize
+                    ? "backend frame of " + std::to_string(length) + " bytes has no full header"
+                    : "frame longer than the guest's receive chain of " +
+                          std::to_string(rx_chain_capacity_) + " bytes; dropped");
+    return true;  // the chain stays held for the next frame
+  }
+  // §5.1.6.4: without VIRTIO_NET_F_MRG_RXBUF a frame uses one chain and num_buffers is 1. The
+  // backend leaves those two bytes alone (a tap skips them).
+  const uint16_t num_buffers = 1;
+  TRY(write_in_chain(*mem_, rx_chain_, kHeaderNumBuffersOffset,
+                     std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&num_buffers),
+                                              sizeof num_buffers)));
+  if (!rx_limiter_->consume_operation(length)) {
+    rx_frame_waiting_ = true;
+    rx_frame_length_ = length;
+    counters_.rx_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  TRY(deliver(length, used));
+  return true;
+}
+
+Result<void> VirtioNet::deliver(uint64_t frame_length, bool* used) {
+  rx_chain_held_ = false;
+  rx_frame_waiting_ = false;
+  counters_.rx_packets.fetch_add(1, std::memory_order_relaxed);
+  counters_.rx_bytes.fetch_add(frame_length - kHeaderSize, std::memory_order_relaxed);
+  *used = true;
+  return rx_queue_->add_used(rx_chain_.head, static_cast<uint32_t>(frame_length));
+}
+
+// ---- rate limiters, counters, logs --------------------------------------------------------
+
+void VirtioNet::update_rate_limiters(const RateLimiterUpdate& rx, const RateLimiterUpdate& tx) {
+  rx_limiter_->update(rx);
+  tx_limiter_->update(tx);
+}
+
+VirtioNetCounters VirtioNet::counters() const {
+  const auto& c = counters_;
+  const auto get = [](const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+  VirtioNetCounters out;
+  out.rx_packets = get(c.rx_packets);
+  out.rx_bytes = get(c.rx_bytes);
+  out.rx_dropped = get(c.rx_dropped);
+  out.rx_errors = get(c.rx_errors);
+  out.rx_rate_limited = get(c.rx_rate_limited);
+  out.tx_packets = get(c.tx_packets);
+  out.tx_bytes = get(c.tx_bytes);
+  out.tx_dropped = get(c.tx_dropped);
+  out.tx_errors = get(c.tx_errors);
+  out.tx_rate_limited = get(c.tx_rate_limited);
+  return out;
+}
+
+void VirtioNet::log_problem(const std::string& problem) {
+  if (problems_logged_ > kMaxLoggedProblems) return;
+  ++problems_logged_;
+  if (problems_logged_ > kMaxLoggedProblems) {
+    log_warn("virtio-net " + id_ + ": more problems; not logging them");
+    return;
+  }
+  log_warn("virtio-net " + id_ + ": " + problem);
+}
+
+// ---- snapshots ----------------------------------------------------------------------------
+
+std::vector<uint8_t> VirtioNet::save_device_state() const {
+  SavedNetState s{};
+  s.version = kSavedNetStateVersion;
+  if (mac_) {
+    s.has_mac = 1;
+    std::memcpy(s.mac, mac_->data(), sizeof s.mac);
+  }
+  if (mtu_) {
+    s.has_mtu = 1;
+    s.mtu = *mtu_;
+  }
+  // Chains the device holds cannot be handed back from here (saving changes nothing); the
+  // restored device returns them unused when it is activated again. A frame waiting in a
+  // receive chain for the rate limiter is lost that way.
+  s.rx_held_head = rx_chain_held_ ? rx_chain_.head : restored_rx_head_.value_or(kNoHead);
+  s.tx_held_head = tx_chain_held_ ? tx_chain_.head : restored_tx_head_.value_or(kNoHead);
+  s.rx_limiter = rx_limiter_->save_state();
+  s.tx_limiter = tx_limiter_->save_state();
+  std::vector<uint8_t> bytes(sizeof s);
+  std::memcpy(bytes.data(), &s, sizeof s);
+  return bytes;
+}
+
+Result<void> VirtioNet::restore_device_state(std::span<const uint8_t> bytes) {
+  SavedNetState s{};
+  if (bytes.size() != sizeof s)
+    return make_error("virtio-net state is " + std::to_string(bytes.size()) +
+                      " bytes, expected " + std::to_string(sizeof s));
+  std::memcpy(&s, bytes.data(), sizeof s);
+  if (s.version != kSavedNetStateVersion)
+    return make_error("virtio-net state has version " + std::to_string(s.version) +
+                      ", this ember reads version " + std::to_string(kSavedNetStateVersion));
+  if (s.has_mac > 1 || s.has_mtu > 1) return make_error("virtio-net state has bad flags");
+  // The features the device offers follow from these two; they cannot change under the guest.
+  if ((s.has_mac == 1) != mac_.has_value())
+    return make_error(std::string("virtio-net ") + id_ + ": the snapshot's interface " +
+                      (s.has_mac ? "has" : "has no") + " guest MAC, this one " +
+                      (mac_ ? "has one" : "has none"));
+  if ((s.has_mtu == 1) != mtu_.has_value())
+    return make_error(std::string("virtio-net ") + id_ + ": the snapshot's interface " +
+                      (s.has_mtu ? "has" : "has no") + " MTU, this one " +
+                      (mtu_ ? "has one" : "has none"));
+  if (s.has_mtu && s.mtu < kMinMtu)
+    return make_error("virtio-net state has mtu " + std::to_string(s.mtu));
+  for (const uint16_t head : {s.rx_held_head, s.tx_held_head})
+    if (head != kNoHead && head >= virtio::kMaxQueueSizeLimit)
+      return make_error("virtio-net state holds descriptor " + std::to_string(head));
+
+  // Both limiters or neither: put the first back if the second fails.
+  const RateLimiter::State rx_before = rx_limiter_->save_state();
+  auto rx = rx_limiter_->restore_state(s.rx_limiter);
+  if (!rx) return with_context("virtio-net rx", rx.error());
+  auto tx = tx_limiter_->restore_state(s.tx_limiter);
+  if (!tx) {
+    CHECK(rx_limiter_->restore_state(rx_before).ok());
+    return with_context("virtio-net tx", tx.error());
+  }
+  // The guest already uses the MAC it read; the snapshot's is the one it knows.
+  if (mac_) std::memcpy(mac_->data(), s.mac, sizeof s.mac);
+  if (mtu_) mtu_ = s.mtu;
+  restored_rx_head_.reset();
+  restored_tx_head_.reset();
+  if (s.rx_held_head != kNoHead) restored_rx_head_ = s.rx_held_head;
+  if (s.tx_held_head != kNoHead) restored_tx_head_ = s.tx_held_head;
+  return {};
+}
+
+}  // namespace ember

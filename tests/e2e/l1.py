@@ -1,0 +1,249 @@
+"""The L1 initramfs for nested mode: busybox, the kvm modules, ember, the L2 kernel and
+initramfs, one ember config per run, and a generated /init that runs them all and reports
+over the serial console (protocol.py).
+
+Layout inside L1:
+  /init                       generated shell script (busybox sh)
+  /bin/busybox                applets installed at boot (busybox --install -s)
+  /e2e/modules/*.ko           from OUT_DIR/kernel/modules, order of l1.order
+  /e2e/bin/ember              the ember binary (stripped copy; static, or with its libraries)
+  /e2e/l2/{vmlinuz,vmlinux,initramfs.cpio.gz}
+  /e2e/vm/<run id>.json       ember's config per run
+  /usr/bin/qemu-system-x86_64, its libraries, /usr/share/{qemu,seabios}: the benchmark only
+"""
+
+import os
+from pathlib import Path
+import shlex
+import shutil
+import subprocess
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from artifacts import Artifacts
+import plan
+from protocol import SHELL_FUNCTIONS
+
+# kvm_amd's parameters for a nested-capable KVM in L1 (/work/shared/TESTING.md).
+MODULE_PARAMS: Dict[str, str] = {"kvm-amd.ko": "npt=1 nested=1", "kvm_amd.ko": "npt=1 nested=1"}
+
+# Firmware QEMU's microvm machine may ask for (the benchmark only).
+QEMU_DATA_DIRS = ("/usr/share/qemu", "/usr/share/seabios")
+QEMU_DATA_MAX_FILE = 1 << 20
+
+L1_EMBER = "/e2e/bin/ember"
+# QEMU finds its firmware relative to its own path (../share/qemu): keep the host layout.
+L1_QEMU = "/usr/bin/qemu-system-x86_64"
+L1_VSOCK_ECHO = "/e2e/bin/vsock-echo"
+L1_ROOTFS = "/e2e/l2/rootfs.ext4"
+
+
+def run_files(run_id: str) -> tuple:
+    """Per-run scratch paths in L1's tmpfs: the drive's writable copy and the vsock socket."""
+    return f"/tmp/{run_id}.ext4", f"/tmp/{run_id}.vsock"
+
+
+class L1BuildError(Exception):
+    pass
+
+
+def l1_paths(kernel: str) -> tuple:
+    return f"/e2e/l2/{kernel}", "/e2e/l2/initramfs.cpio.gz"
+
+
+def shared_libraries(binary: str) -> List[str]:
+    """Absolute paths of the shared libraries (and loader) `ldd` lists; [] for a static one."""
+    proc = subprocess.run(["ldd", binary], capture_output=True, text=True)
+    if proc.returncode != 0:  # "not a dynamic executable"
+        return []
+    libs = []
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if "=>" in parts:
+            target = parts[parts.index("=>") + 1]
+            if target == "not":
+                raise L1BuildError(f"{binary}: ldd cannot find {parts[0]}")
+            if target.startswith("/"):
+                libs.append(target)
+        elif parts and parts[0].startswith("/"):
+            libs.append(parts[0])
+    return libs
+
+
+class _Stage:
+    """A folder of links to the real files; `cpio -L` archives what they point at, so the
+    large kernel images are never copied."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def _dest(self, inside: str) -> Path:
+        dest = self.root / inside.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return dest
+
+    def link(self, inside: str, source: Path) -> None:
+        dest = self._dest(inside)
+        if not dest.exists():
+            os.symlink(os.path.realpath(source), dest)
+
+    def text(self, inside: str, content: str, mode: int = 0o644) -> None:
+        dest = self._dest(inside)
+        dest.write_text(content)
+        dest.chmod(mode)
+
+    def stripped(self, inside: str, source: Path) -> None:
+        """A stripped copy (ember's debug info would double the image for nothing)."""
+        dest = self._dest(inside)
+        strip = shutil.which("strip")
+        if strip and subprocess.run([strip, "-o", str(dest), str(source)],
+                                    capture_output=True).returncode == 0:
+            dest.chmod(0o755)
+        else:
+            shutil.copy2(source, dest)
+
+    def libraries_of(self, binary: Path) -> None:
+        for lib in shared_libraries(str(binary)):
+            self.link(lib, Path(lib))
+
+    def dirs(self, names: Iterable[str]) -> None:
+        for name in names:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+
+def _insmod_lines(modules: Sequence[Path]) -> List[str]:
+    lines = []
+    for module in modules:
+        params = MODULE_PARAMS.get(module.name, "")
+        cmd = f"insmod /e2e/modules/{shlex.quote(module.name)} {params}".rstrip()
+        lines.append(f'{cmd} || fail "{cmd} failed"')
+    return lines
+
+
+def _vm_command(run: plan.VmRun) -> str:
+    kernel, initrd = l1_paths(run.kernel)
+    if run.vmm == "ember":
+        argv = plan.ember_argv(L1_EMBER, f"/e2e/vm/{run.run_id}.json")
+    else:
+        argv = plan.qemu_argv(L1_QEMU, run, kernel, initrd)
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def init_script(modules: Sequence[Path], runs: Sequence[plan.VmRun],
+                interactive: Optional[plan.VmRun]) -> str:
+    """The L1 /init: load kvm, then either every run (reporting) or one interactive ember."""
+    out = ["#!/bin/busybox sh",
+           "# Generated by tests/e2e/l1.py: the nested end-to-end run inside L1.",
+           "/bin/busybox --install -s /bin",
+           "export PATH=/bin",
+           "mount -t proc proc /proc",
+           "mount -t sysfs sysfs /sys",
+           "mount -t devtmpfs devtmpfs /dev 2>/dev/null",
+           "mount -t tmpfs tmpfs /tmp",
+           "uptime_s() { cut -d' ' -f1 /proc/uptime; }",
+           'fail() { echo "E2E-L1-ERROR $*"; poweroff -f; sleep 30; }',
+           SHELL_FUNCTIONS,
+           'echo "E2E-L1 init-reached uptime=$(uptime_s) cpu-flags=$(grep -o -w -E \'svm|npt\' '
+           '/proc/cpuinfo | sort -u | tr \'\\n\' , )"']
+    out += _insmod_lines(modules)
+    out += ['[ -c /dev/kvm ] || fail "/dev/kvm missing after loading the modules '
+            '(kvm_amd nested=$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null))"',
+            'echo "E2E-L1 kvm-ready uptime=$(uptime_s) nested=$(cat '
+            '/sys/module/kvm_amd/parameters/nested) npt=$(cat /sys/module/kvm_amd/parameters/npt)"']
+    if interactive is not None:
+        out += ['echo "E2E-L1 starting ember with the L2 shell on this console; in L2, '
+                '\'poweroff -f\' ends it (Ctrl-A x quits QEMU)"',
+                _vm_command(interactive),
+                'echo "E2E-L1 ember exited with status $?"']
+    else:
+        for run in runs:
+            rootfs, uds = run_files(run.run_id)
+            helpers = []
+            if run.rootfs:
+                out.append(f"cp {L1_ROOTFS} {rootfs}")
+            if run.vsock:
+                for argv in plan.vsock_host_commands(L1_VSOCK_ECHO, uds):
+                    out.append(" ".join(shlex.quote(a) for a in argv) + " >/dev/null 2>&1 &")
+                    helpers.append("$!")
+                    out.append(f"_helper{len(helpers)}=$!")
+            out.append(f"run_vm {run.run_id} {run.retries} {run.timeout_s} {_vm_command(run)}")
+            if helpers:
+                out.append("kill " + " ".join(f"$_helper{i + 1}" for i in range(len(helpers))) + " 2>/dev/null")
+            if run.rootfs:
+                out.append(f"rm -f {rootfs}")
+        out.append("echo E2E-L1-DONE")
+    out += ["poweroff -f", "sleep 30", ""]
+    return "\n".join(out)
+
+
+def build(artifacts: Artifacts, ember: Path, runs: Sequence[plan.VmRun],
+          work: Path, interactive: Optional[plan.VmRun] = None,
+          qemu: Optional[Path] = None, compress: bool = True) -> Path:
+    """Writes the L1 initramfs into `work` and returns its path."""
+    stage = _Stage(work / "l1root")
+    stage.dirs(["bin", "dev", "proc", "sys", "tmp", "e2e/vm"])
+    stage.link("/bin/busybox", Path(_busybox()))
+    for module in artifacts.l1_modules:
+        stage.link(f"/e2e/modules/{module.name}", module)
+    stage.stripped(L1_EMBER, ember)
+    stage.libraries_of(ember)
+    every = list(runs) + ([interactive] if interactive else [])
+    for kernel in sorted({r.kernel for r in every}):
+        stage.link(f"/e2e/l2/{kernel}", artifacts.kernel(kernel))
+    stage.link("/e2e/l2/initramfs.cpio.gz", artifacts.l2_initramfs)
+    for run in every:
+        if run.vmm == "ember":
+            kernel, initrd = l1_paths(run.kernel)
+            rootfs, uds = run_files(run.run_id)
+            stage.text(f"/e2e/vm/{run.run_id}.json", plan.ember_config(run, kernel, initrd, rootfs, uds))
+    if any(r.rootfs for r in every):
+        stage.link(L1_ROOTFS, artifacts.rootfs)
+    if any(r.vsock for r in every):
+        stage.link(L1_VSOCK_ECHO, artifacts.vsock_echo)
+    if any(r.vmm == "qemu" for r in every):
+        if qemu is None:
+            raise L1BuildError("the benchmark needs qemu-system-x86_64 for L1's initramfs")
+        stage.link(L1_QEMU, qemu)
+        stage.libraries_of(qemu)
+        _stage_qemu_data(stage)
+    stage.text("/init", init_script(artifacts.l1_modules, runs, interactive), 0o755)
+    return _archive(stage.root, work / ("l1.cpio.gz" if compress else "l1.cpio"), compress)
+
+
+def _busybox() -> str:
+    for candidate in ("/bin/busybox", "/usr/bin/busybox"):
+        if os.path.isfile(candidate) and not shared_libraries(candidate):
+            return candidate
+    raise L1BuildError("a static busybox is needed for L1 (Debian package busybox-static)")
+
+
+def _stage_qemu_data(stage: _Stage) -> None:
+    for folder in QEMU_DATA_DIRS:
+        if not os.path.isdir(folder):
+            continue
+        for entry in sorted(os.listdir(folder)):
+            path = os.path.join(folder, entry)
+            if os.path.isfile(path) and os.path.getsize(path) <= QEMU_DATA_MAX_FILE:
+                stage.link(path, Path(path))
+
+
+def _archive(root: Path, out: Path, compress: bool) -> Path:
+    """cpio (newc, owned by root, links followed) piped through gzip -1."""
+    for tool in ("cpio",) + (("gzip",) if compress else ()):
+        if shutil.which(tool) is None:
+            raise L1BuildError(f"{tool} is needed to build the L1 initramfs (Debian package {tool})")
+    names = subprocess.run(["find", "."], cwd=root, capture_output=True, text=True,
+                           check=True).stdout
+    with open(out, "wb") as sink:
+        cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "-L", "-R", "0:0", "--quiet"],
+                                cwd=root, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE if compress else sink)
+        gz = (subprocess.Popen(["gzip", "-1", "-c"], stdin=cpio.stdout, stdout=sink)
+              if compress else None)
+        if gz is not None:
+            cpio.stdout.close()
+        cpio.stdin.write(names.encode())
+        cpio.stdin.close()
+        cpio.wait()
+        if cpio.returncode != 0 or (gz is not None and gz.wait() != 0):
+            raise L1BuildError(f"building {out} with cpio failed")
+    return out
