@@ -115,7 +115,15 @@ class MicroVm final : public Vm {
     return {};
   }
 
-  std::map<std::string, std::shared_ptr<VirtioNet>> nets;
+  Result<void> update_drive(const std::string& drive_id, const std::optional<std::string>& path_on_host,
+                            const std::optional<RateLimiterConfig>& rate_limiter) override {
+    auto it = blocks.find(drive_id);
+    if (it == blocks.end()) return make_error("no drive '" + drive_id + "'");
+    if (path_on_host) TRY(it->second->update_backing_file(*path_on_host));
+    if (rate_limiter) TRY(it->second->update_rate_limiter(to_update(rate_limiter)));
+    return {};
+  }
+
   void stop() override;
 
   EventLoop* loop;
@@ -126,6 +134,9 @@ class MicroVm final : public Vm {
   // Before the buses: they hold the transports, which must go before the manager's slots
   // (a device's destructor unwatches its fds through its slot).
   std::unique_ptr<VirtioManager> virtio;
+  // After the manager: these devices go before the slots they unwatch their fds through.
+  std::map<std::string, std::shared_ptr<VirtioNet>> nets;
+  std::map<std::string, std::shared_ptr<VirtioBlock>> blocks;
   Bus pio{"port I/O"};
   Bus mmio{"MMIO"};
   std::shared_ptr<Serial> serial;
@@ -296,7 +307,8 @@ Result<void> setup_network(VirtioManager& virtio, const std::vector<NetworkInter
 // Drives become virtio-block devices, the root device first so the guest sees it as
 // /dev/vda. Returns the root= argument for the kernel command line (empty without a root
 // device), as Firecracker adds it.
-Result<std::string> setup_drives(VirtioManager& virtio, const std::vector<DriveConfig>& drives) {
+Result<std::string> setup_drives(VirtioManager& virtio, const std::vector<DriveConfig>& drives,
+                                 std::map<std::string, std::shared_ptr<VirtioBlock>>* blocks) {
   std::vector<const DriveConfig*> order;
   for (const auto& d : drives)
     if (d.is_root_device) order.push_back(&d);
@@ -306,20 +318,21 @@ Result<std::string> setup_drives(VirtioManager& virtio, const std::vector<DriveC
 
   std::string root_arg;
   for (const DriveConfig* d : order) {
-    if (d->io_engine == DriveIoEngine::kAsync)
-      log_warn("drive " + d->drive_id + ": io_engine Async is not available yet; using Sync");
-    if (d->rate_limiter)
-      log_warn("drive " + d->drive_id + ": rate_limiter is not applied yet");
     VirtioBlockConfig bc;
     bc.path = d->path_on_host;
     bc.read_only = d->is_read_only;
     bc.id = d->drive_id;
-    auto added = virtio.add("drive " + d->drive_id, [&bc](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
-      ASSIGN_OR_RETURN(std::unique_ptr<VirtioBlock> blk, VirtioBlock::create(bc));
+    bc.engine = d->io_engine == DriveIoEngine::kAsync ? BlockEngineKind::kAsync : BlockEngineKind::kSync;
+    bc.rate_limiter = to_limits(d->rate_limiter);
+    std::shared_ptr<VirtioBlock> block;
+    auto added = virtio.add("drive " + d->drive_id, [&](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<VirtioBlock> blk, VirtioBlock::create(bc, &events));
       if (blk->completion_fd() >= 0) TRY(events.watch(blk->completion_fd(), EPOLLIN, VirtioBlock::kCompletionEvent));
-      return std::shared_ptr<VirtioDevice>(std::move(blk));
+      block = std::move(blk);
+      return std::shared_ptr<VirtioDevice>(block);
     });
     if (!added) return added.error();
+    (*blocks)[d->drive_id] = block;
     if (d->is_root_device) {
       root_arg = d->partuuid ? "root=PARTUUID=" + *d->partuuid : std::string("root=/dev/vda");
       root_arg += d->is_read_only ? " ro" : " rw";
@@ -365,7 +378,7 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
 
   TRY(setup_legacy_devices(*vm, opts));
   vm->virtio = std::make_unique<VirtioManager>(*vm->vm_fd, mem, vm->mmio, *vm->loop);
-  ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives));
+  ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives, &vm->blocks));
   TRY(setup_network(*vm->virtio, cfg.network_interfaces, &vm->nets));
   if (cfg.vsock) {
     VirtioVsockConfig vc;

@@ -35,6 +35,10 @@ class Vm {
   virtual void pause() = 0;
   virtual void resume() = 0;
   [[nodiscard]] virtual Result<void> send_ctrl_alt_del() = 0;
+  // PATCH /drives/{id}: a new backing file and/or new rate limits.
+  [[nodiscard]] virtual Result<void> update_drive(const std::string& drive_id,
+                                                  const std::optional<std::string>& path_on_host,
+                                                  const std::optional<RateLimiterConfig>& rate_limiter) = 0;
   // PATCH /network-interfaces/{id}: a limiter absent from the request is left alone.
   [[nodiscard]] virtual Result<void> update_net_rate_limiters(const std::string& iface_id,
                                                               const std::optional<RateLimiterConfig>& rx,

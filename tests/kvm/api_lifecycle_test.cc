@@ -116,6 +116,16 @@ TEST_F(ApiLifecycle, VsockAndDriveDevicesAreCreatedAndCleanedUp) {
   ASSERT_TRUE(ember_->wait_for_output("tick 1\n", 30s)) << ember_->err();
   EXPECT_TRUE(std::filesystem::exists(uds)) << "the vsock device listens on its uds_path";
   EXPECT_NE(ember_->err().find("drive data: virtio-mmio at 0xd0001000"), std::string::npos) << ember_->err();
+  // Runtime PATCH of a drive: a new backing file and a rate limiter; unknown drives and
+  // missing files are refused with nothing changed.
+  const std::string bigger = dir_.write("bigger.img", std::string(2 << 20, '\0'));
+  EXPECT_EQ(call("PATCH", "/drives/data", R"({"drive_id": "data", "path_on_host": ")" + bigger + R"("})").status, 204);
+  EXPECT_EQ(call("PATCH", "/drives/data", R"({"drive_id": "data", "rate_limiter": {"ops": {"size": 100, "refill_time": 1000}}})").status, 204);
+  EXPECT_NE(call("GET", "/vm/config").body.find(bigger), std::string::npos);
+  EXPECT_EQ(call("PATCH", "/drives/nope", R"({"drive_id": "nope", "path_on_host": ")" + bigger + R"("})").status, 400);
+  auto gone = call("PATCH", "/drives/data", R"({"drive_id": "data", "path_on_host": "/nonexistent.img"})");
+  EXPECT_EQ(gone.status, 400);
+  EXPECT_NE(call("GET", "/vm/config").body.find(bigger), std::string::npos);
   ember_->send_signal(SIGTERM);
   auto r = ember_->wait(10s);
   EXPECT_EQ(r.exit_code, 128 + SIGTERM);

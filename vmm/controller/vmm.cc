@@ -198,8 +198,16 @@ ApiReply Vmm::runtime(const VmmAction& action) {
     if (!r) return reply_error("SendCtrlAltDel: " + r.error().message);
     return reply_no_content();
   }
-  if (as<PatchDrive>(action))
-    return reply_error("updating a drive at runtime is not supported by this ember build yet");
+  if (const auto* a = as<PatchDrive>(action)) {
+    auto r = vm_->update_drive(a->drive_id, a->path_on_host, a->rate_limiter);
+    if (!r) return reply_error("drive " + a->drive_id + ": " + r.error().message);
+    for (auto& d : config_.drives) {
+      if (d.drive_id != a->drive_id) continue;
+      if (a->path_on_host) d.path_on_host = *a->path_on_host;
+      if (a->rate_limiter) d.rate_limiter = a->rate_limiter;
+    }
+    return reply_no_content();
+  }
   if (const auto* a = as<PatchNetworkInterface>(action)) {
     auto r = vm_->update_net_rate_limiters(a->iface_id, a->rx_rate_limiter, a->tx_rate_limiter);
     if (!r) return reply_error(r.error().message);

@@ -1,6 +1,6 @@
 // How virtio-block requests reach the backing file. An engine takes operations on guest
 // buffers and reports their completions later; the synchronous engine finishes each one inside
-// submit(), an io_uring engine (a later step) will finish them when the kernel does and make
+// submit(), the io_uring engine finishes them when the kernel does and makes
 // completion_fd() readable, and the VMM then calls the device's process_event().
 #pragma once
 
@@ -36,7 +36,15 @@ class BlockEngine {
   // Appends every finished operation to `out`.
   virtual void take_completions(std::vector<BlockCompletion>* out) = 0;
   // Readable when completions are waiting; -1 for an engine that completes inside submit().
+  // The same fd for the engine's whole life (a backing file swap does not change it).
   [[nodiscard]] virtual int completion_fd() const { return -1; }
+  // Blocks until no operation is running any more; their completions stay for
+  // take_completions(). Needed before guest memory may be reused (reset) and before the
+  // backing file changes.
+  virtual void drain() {}
+  // Later operations go to `fd` (not owned; must outlive the engine or the next switch).
+  // Only with nothing in flight (after drain()).
+  virtual void switch_file(int fd) = 0;
 };
 
 }  // namespace ember

@@ -15,12 +15,13 @@ class SyncBlockEngine final : public BlockEngine {
 
   [[nodiscard]] Result<void> submit(const BlockIo& io) override;
   void take_completions(std::vector<BlockCompletion>* out) override;
+  void switch_file(int fd) override { fd_ = fd; }
 
  private:
   // Runs one operation to the end; 0 or -errno.
   int32_t run(const BlockIo& io);
 
-  const int fd_;
+  int fd_;
   std::vector<BlockCompletion> done_;
   std::vector<iovec> scratch_;  // the unfinished part of a short transfer
 };

@@ -1,5 +1,7 @@
 #include "devices/virtio/block/virtio_block.h"
 
+#include <sys/epoll.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -7,6 +9,7 @@
 #include <utility>
 
 #include "devices/virtio/block/sync_engine.h"
+#include "devices/virtio/block/uring_engine.h"
 #include "devices/virtio/virtio_defs.h"
 #include "vmm/util/check.h"
 #include "vmm/util/log.h"
@@ -46,18 +49,48 @@ Result<void> VirtioBlock::check_config(const VirtioBlockConfig& config) {
   return {};
 }
 
-Result<std::unique_ptr<VirtioBlock>> VirtioBlock::create(const VirtioBlockConfig& config) {
+Result<std::unique_ptr<VirtioBlock>> VirtioBlock::create(const VirtioBlockConfig& config,
+                                                         EventRegistrar* events,
+                                                         const MonotonicClock& clock) {
   TRY(check_config(config));
+  std::unique_ptr<RateLimiter> limiter;
+  {
+    auto created = RateLimiter::create(config.rate_limiter, clock);
+    if (!created) return with_context("block rate limiter", created.error());
+    limiter = std::move(created).value();
+  }
+  if (events == nullptr) {
+    // Nobody could watch the limiter's timer, so a blocked request would wait for ever.
+    if (!limiter->unlimited())
+      return make_error("block device " + config.path +
+                        ": a rate limiter needs an event registrar to watch its timer");
+    limiter.reset();
+  }
   ASSIGN_OR_RETURN(RawDiskFile disk, RawDiskFile::open(config.path, config.read_only));
-  auto engine = std::make_unique<SyncBlockEngine>(disk.fd());
-  return std::make_unique<VirtioBlock>(std::move(disk), std::move(engine), config.id,
-                                       config.queue_size);
+  std::unique_ptr<BlockEngine> engine;
+  if (config.engine == BlockEngineKind::kAsync) {
+    auto uring = UringBlockEngine::create(disk.fd(), config.queue_size);
+    if (!uring) return with_context("block device " + config.path, uring.error());
+    engine = std::move(uring).value();
+  } else {
+    engine = std::make_unique<SyncBlockEngine>(disk.fd());
+  }
+  auto block = std::make_unique<VirtioBlock>(std::move(disk), std::move(engine), config.id,
+                                             config.queue_size, std::move(limiter));
+  if (block->limiter_ != nullptr) {
+    TRY(events->watch(block->limiter_->timer_fd(), EPOLLIN, kRateLimiterEvent));
+    block->events_ = events;
+  }
+  return block;
 }
 
 VirtioBlock::VirtioBlock(RawDiskFile disk, std::unique_ptr<BlockEngine> engine,
-                         const std::string& id, uint16_t queue_size)
+                         const std::string& id, uint16_t queue_size,
+                         std::unique_ptr<RateLimiter> limiter)
     : disk_(std::move(disk)),
       engine_(std::move(engine)),
+      limiter_(std::move(limiter)),
+      read_only_(disk_.read_only()),
       disk_info_{disk_.capacity_sectors(), disk_.read_only()},
       queue_sizes_{queue_size} {
   CHECK_MSG(id.size() <= kIdBytes && is_power_of_two(queue_size) && queue_size >= 2,
@@ -78,11 +111,15 @@ VirtioBlock::VirtioBlock(RawDiskFile disk, std::unique_ptr<BlockEngine> engine,
   std::memcpy(&config_space_[kConfigSegMax], &seg_max, sizeof seg_max);
 }
 
-VirtioBlock::~VirtioBlock() = default;
+VirtioBlock::~VirtioBlock() {
+  if (events_ != nullptr) events_->unwatch(limiter_->timer_fd());
+  // The engine's destructor waits for operations still writing into guest memory.
+}
 
 uint32_t VirtioBlock::device_type() const { return virtio::kDeviceIdBlock; }
 
 void VirtioBlock::read_config(uint64_t offset, std::span<uint8_t> data) const {
+  std::lock_guard<std::mutex> guard(lock_);
   for (size_t i = 0; i < data.size(); ++i) {
     const uint64_t at = offset + i;
     data[i] = at >= offset && at < config_space_.size() ? config_space_[at] : 0;
@@ -90,6 +127,7 @@ void VirtioBlock::read_config(uint64_t offset, std::span<uint8_t> data) const {
 }
 
 void VirtioBlock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
+  std::lock_guard<std::mutex> guard(lock_);
   // The only writable field, writeback, needs VIRTIO_BLK_F_CONFIG_WCE, which is not offered.
   log_problem("driver wrote the read-only config space at offset " + std::to_string(offset));
 }
@@ -99,6 +137,7 @@ Result<void> VirtioBlock::activate(const GuestMemory& mem, uint64_t /*acked_feat
   if (queues.size() != 1)
     return make_error("virtio-block has one queue, got " + std::to_string(queues.size()));
   if (!queues[0].ready()) return make_error("virtio-block's request queue is not ready");
+  std::lock_guard<std::mutex> guard(lock_);
   mem_ = &mem;
   queue_ = &queues[0];
   interrupt_ = &interrupt;
@@ -107,8 +146,10 @@ Result<void> VirtioBlock::activate(const GuestMemory& mem, uint64_t /*acked_feat
 }
 
 void VirtioBlock::reset() {
-  // With an asynchronous engine, operations still running would have to be waited for here
-  // before guest memory can be reused; the synchronous engine never leaves any.
+  std::lock_guard<std::mutex> guard(lock_);
+  // Operations still running write into guest memory the driver is about to reuse: wait for
+  // them, then forget their completions (§2.4: the device forgets its requests on reset).
+  engine_->drain();
   completions_.clear();
   engine_->take_completions(&completions_);
   completions_.clear();
@@ -116,28 +157,62 @@ void VirtioBlock::reset() {
   queue_ = nullptr;
   interrupt_ = nullptr;
   in_flight_.clear();
+  held_ = false;
+  if (limiter_ != nullptr) limiter_->cancel_timer();
 }
 
 Result<void> VirtioBlock::process_queue(uint16_t index) {
+  std::lock_guard<std::mutex> guard(lock_);
   if (queue_ == nullptr) return {};
   if (index != 0) return make_error("virtio-block has no queue " + std::to_string(index));
   bool used = false;
-  for (;;) {
-    ASSIGN_OR_RETURN(const bool popped, queue_->pop(&chain_));
-    if (!popped) break;
-    TRY(handle_request(&used));
-    TRY(complete_finished(&used));
-  }
+  TRY(process_requests(&used));
   notify_if_needed(used);
   return {};
 }
 
 Result<void> VirtioBlock::process_event(uint32_t event_id) {
-  if (queue_ == nullptr || event_id != kCompletionEvent) return {};
+  std::lock_guard<std::mutex> guard(lock_);
+  if (queue_ == nullptr) return {};
   bool used = false;
-  TRY(complete_finished(&used));
+  switch (event_id) {
+    case kCompletionEvent: TRY(complete_finished(&used)); break;
+    case kRateLimiterEvent:
+      if (limiter_ == nullptr) return {};
+      limiter_->on_timer_event();
+      TRY(process_requests(&used));
+      break;
+    default: return {};
+  }
   notify_if_needed(used);
   return {};
+}
+
+Result<void> VirtioBlock::process_requests(bool* used) {
+  for (;;) {
+    if (!held_) {
+      ASSIGN_OR_RETURN(const bool popped, queue_->pop(&chain_));
+      if (!popped) break;
+      parse_block_request(*mem_, chain_, disk_info_, &request_);
+    }
+    if (!admit()) {
+      // Keep it (FIFO: nothing overtakes it); the limiter's timer event brings us back.
+      if (!held_) counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      held_ = true;
+      break;
+    }
+    held_ = false;
+    TRY(handle_request(used));
+    TRY(complete_finished(used));
+  }
+  return {};
+}
+
+bool VirtioBlock::admit() {
+  // Malformed requests are answered at once, without touching the disk: nothing to limit.
+  if (limiter_ == nullptr || request_.status != kStatusOk) return true;
+  const bool moves_data = request_.type == kTypeIn || request_.type == kTypeOut;
+  return limiter_->consume_operation(moves_data ? request_.data_len : 0);
 }
 
 void VirtioBlock::notify_if_needed(bool used) {
@@ -145,7 +220,6 @@ void VirtioBlock::notify_if_needed(bool used) {
 }
 
 Result<void> VirtioBlock::handle_request(bool* used) {
-  parse_block_request(*mem_, chain_, disk_info_, &request_);
   const BlockRequest& r = request_;
   if (r.status != kStatusOk) {
     log_problem(r.problem);
@@ -268,6 +342,7 @@ VirtioBlockCounters VirtioBlock::counters() const {
   out.write_bytes = c.write_bytes.load(std::memory_order_relaxed);
   out.io_errors = c.io_errors.load(std::memory_order_relaxed);
   out.unsupported = c.unsupported.load(std::memory_order_relaxed);
+  out.rate_limited = c.rate_limited.load(std::memory_order_relaxed);
   return out;
 }
 
@@ -281,7 +356,63 @@ void VirtioBlock::log_problem(const std::string& problem) {
   log_warn("virtio-block " + disk_.path() + ": " + problem);
 }
 
+uint64_t VirtioBlock::capacity_sectors() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return disk_info_.capacity_sectors;
+}
+
+std::string VirtioBlock::path() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return disk_.path();
+}
+
+Result<void> VirtioBlock::update_rate_limiter(const RateLimiterUpdate& update) {
+  if (limiter_ == nullptr)
+    return make_error("block device " + path() +
+                      " has no rate limiter (it was created without an event registrar)");
+  limiter_->update(update);
+  return {};
+}
+
+std::optional<RateLimiterLimits> VirtioBlock::rate_limits() const {
+  if (limiter_ == nullptr) return std::nullopt;
+  return limiter_->limits();
+}
+
+Result<void> VirtioBlock::update_backing_file(const std::string& path) {
+  std::lock_guard<std::mutex> guard(lock_);
+  ASSIGN_OR_RETURN(RawDiskFile disk, RawDiskFile::open(path, read_only_));
+  // Requests running on the old file finish there and go back to the driver first.
+  engine_->drain();
+  if (queue_ != nullptr) {
+    bool used = false;
+    auto done = complete_finished(&used);
+    notify_if_needed(used);
+    // The driver broke the queue; the next process_queue() meets the same problem and stops
+    // the device through the transport. The swap itself is fine.
+    if (!done) log_problem("while swapping the backing file: " + done.error().message);
+  } else {
+    completions_.clear();
+    engine_->take_completions(&completions_);
+    completions_.clear();
+  }
+  engine_->switch_file(disk.fd());
+  const std::string old_path = disk_.path();
+  disk_ = std::move(disk);  // closes the old file, which no operation uses any more
+  disk_info_.capacity_sectors = disk_.capacity_sectors();
+  const uint64_t capacity = disk_info_.capacity_sectors;
+  std::memcpy(&config_space_[kConfigCapacity], &capacity, sizeof capacity);
+  // A request held by the limiter was checked against the old size.
+  if (held_) parse_block_request(*mem_, chain_, disk_info_, &request_);
+  log_info("virtio-block: backing file " + old_path + " replaced by " + disk_.path() + " (" +
+           std::to_string(capacity) + " sectors)");
+  // §5.2.2 / §2.3: the capacity may have changed; the driver re-reads the config space.
+  if (interrupt_ != nullptr) interrupt_->signal_config_change();
+  return {};
+}
+
 std::vector<uint8_t> VirtioBlock::save_device_state() const {
+  std::lock_guard<std::mutex> guard(lock_);
   SavedBlockState s{};
   s.capacity_sectors = disk_info_.capacity_sectors;
   s.read_only = disk_info_.read_only ? 1 : 0;
@@ -291,6 +422,7 @@ std::vector<uint8_t> VirtioBlock::save_device_state() const {
 }
 
 Result<void> VirtioBlock::restore_device_state(std::span<const uint8_t> bytes) {
+  std::lock_guard<std::mutex> guard(lock_);
   SavedBlockState s{};
   if (bytes.size() != sizeof s)
     return make_error("virtio-block state is " + std::to_string(bytes.size()) + " bytes, expected " +
