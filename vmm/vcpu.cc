@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "vmm/util/hex.h"
 #include "vmm/util/log.h"
 
 namespace ember {
@@ -13,11 +14,6 @@ int kick_signal() { return SIGRTMIN; }
 
 void on_kick(int) {}
 
-std::string hex(uint64_t v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
 
 }  // namespace
 
@@ -138,10 +134,10 @@ void Vcpu::handle_mmio(kvm_run* run) {
   std::span<uint8_t> data(run->mmio.data, len);
   if (run->mmio.is_write) {
     if (!mmio_.write(run->mmio.phys_addr, data))
-      log_debug("unhandled MMIO write at " + hex(run->mmio.phys_addr));
+      log_debug("unhandled MMIO write at " + to_hex(run->mmio.phys_addr));
   } else if (!mmio_.read(run->mmio.phys_addr, data)) {
     std::memset(data.data(), 0xff, data.size());
-    log_debug("unhandled MMIO read at " + hex(run->mmio.phys_addr));
+    log_debug("unhandled MMIO read at " + to_hex(run->mmio.phys_addr));
   }
 }
 
@@ -162,7 +158,7 @@ bool Vcpu::handle_exit() {
     case KVM_EXIT_SHUTDOWN: {
       auto regs = fd_.get_regs();
       exit_.report(kExitGuestFault, who + ": the guest triple-faulted (KVM_EXIT_SHUTDOWN) at rip " +
-                                        (regs ? hex(regs->rip) : std::string("?")));
+                                        (regs ? to_hex(regs->rip) : std::string("?")));
       return false;
     }
     case KVM_EXIT_SYSTEM_EVENT:
@@ -175,13 +171,13 @@ bool Vcpu::handle_exit() {
       return false;
     case KVM_EXIT_FAIL_ENTRY:
       exit_.report(kExitGuestFault, who + ": KVM_EXIT_FAIL_ENTRY, hardware reason " +
-                                        hex(run->fail_entry.hardware_entry_failure_reason));
+                                        to_hex(run->fail_entry.hardware_entry_failure_reason));
       return false;
     case KVM_EXIT_INTERNAL_ERROR: {
       auto regs = fd_.get_regs();
       std::string detail = who + ": KVM_EXIT_INTERNAL_ERROR suberror " +
                            std::to_string(run->internal.suberror);
-      if (regs) detail += " at rip " + hex(regs->rip);
+      if (regs) detail += " at rip " + to_hex(regs->rip);
       exit_.report(kExitGuestFault, detail);
       return false;
     }

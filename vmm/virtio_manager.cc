@@ -5,6 +5,7 @@
 #include <map>
 
 #include "vmm/irq_eventfd.h"
+#include "vmm/util/hex.h"
 #include "vmm/util/log.h"
 #include "vmm/x86_64/layout.h"
 
@@ -99,11 +100,7 @@ Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const std::strin
   }
   slots_.push_back(std::move(slot));
   acpi_.push_back({base, layout::kVirtioMmioWindow, gsi});
-  log_info(id + ": virtio-mmio at 0x" + [&] {
-    char b[32];
-    std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(base));
-    return std::string(b);
-  }() + ", GSI " + std::to_string(gsi));
+  log_info(id + ": virtio-mmio at " + to_hex(base) + ", GSI " + std::to_string(gsi));
   return transport;
 }
 

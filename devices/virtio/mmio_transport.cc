@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "devices/virtio/hex.h"
+#include "vmm/util/hex.h"
 #include "devices/virtio/virtio_defs.h"
 #include "vmm/util/check.h"
 #include "vmm/util/log.h"
@@ -14,7 +14,6 @@ namespace {
 
 using virtio::feature_bit;
 using virtio::has_feature;
-using virtio::to_hex;
 
 // Register offsets (§4.2.2, table "MMIO Device Register Layout").
 constexpr uint64_t kMagicValue = 0x000;

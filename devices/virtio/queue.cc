@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "devices/virtio/hex.h"
+#include "vmm/util/hex.h"
 #include "devices/virtio/virtio_defs.h"
 #include "vmm/util/check.h"
 
@@ -15,7 +15,6 @@ using virtio::kAvailFlagNoInterrupt;
 using virtio::kDescFlagIndirect;
 using virtio::kDescFlagNext;
 using virtio::kDescFlagWrite;
-using virtio::to_hex;
 
 // Offsets inside the rings (§2.7.6 and §2.7.8).
 constexpr uint64_t kRingFlagsOffset = 0;

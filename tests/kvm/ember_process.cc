@@ -17,16 +17,17 @@
 
 namespace ember::test {
 
-ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout,
-                          const OutputPredicate& until, int stop_signal) {
-  ProcessResult result;
+namespace {
+
+// Starts argv[0] with stdin from /dev/null and stdout/stderr into pipes; -1 on failure.
+pid_t spawn(const std::vector<std::string>& argv, int* out_fd, int* err_fd) {
   int out_pipe[2];
   int err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe2 failed";
-    return result;
+    return -1;
   }
-  pid_t pid = fork();
+  const pid_t pid = fork();
   if (pid == 0) {
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
@@ -40,8 +41,22 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::sec
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
+  *out_fd = out_pipe[0];
+  *err_fd = err_pipe[0];
+  return pid;
+}
+
+}  // namespace
+
+ProcessResult run_process(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                          const OutputPredicate& until, int stop_signal) {
+  ProcessResult result;
+  int out_fd = -1;
+  int err_fd = -1;
+  const pid_t pid = spawn(argv, &out_fd, &err_fd);
+  if (pid < 0) return result;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   int open_fds = 2;
   bool signalled = false;
   while (open_fds > 0) {
@@ -92,28 +107,8 @@ struct BackgroundProcess::Shared {
 };
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) : shared_(std::make_unique<Shared>()) {
-  int out_pipe[2];
-  int err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ADD_FAILURE() << "pipe2 failed";
-    return;
-  }
-  pid_ = fork();
-  if (pid_ == 0) {
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  out_fd_ = out_pipe[0];
-  err_fd_ = err_pipe[0];
+  pid_ = spawn(argv, &out_fd_, &err_fd_);
+  if (pid_ < 0) return;
   shared_->thread = std::thread([this] { reader(); });
 }
 

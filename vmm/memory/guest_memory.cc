@@ -4,17 +4,13 @@
 
 #include <utility>
 
+#include "vmm/util/hex.h"
 #include "vmm/util/errno_error.h"
 
 namespace ember {
 namespace {
 constexpr uint64_t kPageSize = 4096;
 
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 }  // namespace
 
 MemoryRegion::MemoryRegion(GuestAddress guest_addr, uint64_t size, uint8_t* host)
@@ -39,9 +35,9 @@ Result<GuestMemory> GuestMemory::create_anonymous(const std::vector<MemoryRegion
   GuestAddress prev_end = 0;
   for (const auto& s : specs) {
     if (s.size == 0 || s.size % kPageSize != 0 || s.guest_addr % kPageSize != 0)
-      return make_error("guest memory region at " + hex(s.guest_addr) + " is empty or not page aligned");
+      return make_error("guest memory region at " + to_hex(s.guest_addr) + " is empty or not page aligned");
     if (s.guest_addr < prev_end || s.guest_addr + s.size < s.guest_addr)
-      return make_error("guest memory regions overlap or wrap at " + hex(s.guest_addr));
+      return make_error("guest memory regions overlap or wrap at " + to_hex(s.guest_addr));
     void* p = ::mmap(nullptr, s.size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
@@ -75,7 +71,7 @@ Result<std::span<uint8_t>> GuestMemory::slice(GuestAddress addr, uint64_t len) c
     if (r.contains(addr, len))
       return std::span<uint8_t>(r.host() + (addr - r.guest_addr()), static_cast<size_t>(len));
   }
-  return make_error("guest range " + hex(addr) + "+" + hex(len) + " is outside guest memory");
+  return make_error("guest range " + to_hex(addr) + "+" + to_hex(len) + " is outside guest memory");
 }
 
 Result<void> GuestMemory::write(GuestAddress addr, std::span<const uint8_t> data) const {

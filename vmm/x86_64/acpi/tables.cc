@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "devices/legacy/acpi_sleep.h"
+#include "vmm/util/hex.h"
 #include "vmm/util/check.h"
 #include "vmm/x86_64/acpi/aml.h"
 #include "vmm/x86_64/acpi/table_layouts.h"
@@ -40,11 +41,6 @@ constexpr uint64_t kTableAlign = 16;
 // Virtio device names are "V" plus three hex digits: V000 ... VFFF.
 constexpr size_t kMaxVirtioDevices = 0x1000;
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 uint8_t byte_sum(std::span<const uint8_t> bytes) {
   return static_cast<uint8_t>(std::accumulate(bytes.begin(), bytes.end(), 0u));
@@ -118,7 +114,7 @@ Result<void> validate_virtio_devices(const AcpiConfig& cfg) {
     // Memory32Fixed describes a window below 4 GiB; check without letting addr + size wrap.
     if (d.mmio_size == 0) return make_error(what + "MMIO window size is 0");
     if (d.mmio_addr >= layout::kFourGiB || d.mmio_size > layout::kFourGiB - d.mmio_addr)
-      return make_error(what + "MMIO window " + hex(d.mmio_addr) + "+" + hex(d.mmio_size) +
+      return make_error(what + "MMIO window " + to_hex(d.mmio_addr) + "+" + to_hex(d.mmio_size) +
                         " does not lie below 4 GiB");
     if (d.gsi < layout::kFirstDeviceGsi || d.gsi >= layout::kIoapicPins)
       return make_error(what + "GSI " + std::to_string(d.gsi) + " is outside the device range " +
@@ -328,7 +324,7 @@ Result<uint64_t> write_acpi_tables(const GuestMemory& mem, const AcpiConfig& cfg
   if (end > layout::kAcpiEnd)
     return make_error("ACPI tables need " + std::to_string(end - layout::kAcpiStart) +
                       " bytes but only " + std::to_string(layout::kAcpiEnd - layout::kAcpiStart) +
-                      " fit in " + hex(layout::kAcpiStart) + "-" + hex(layout::kAcpiEnd) +
+                      " fit in " + to_hex(layout::kAcpiStart) + "-" + to_hex(layout::kAcpiEnd) +
                       " (too many virtio devices?)");
 
   std::vector<uint8_t> fadt = build_fadt(dsdt_addr);
@@ -343,8 +339,8 @@ Result<uint64_t> write_acpi_tables(const GuestMemory& mem, const AcpiConfig& cfg
   };
   // Zero the whole area so no stale bytes (an old RSDP signature, say) survive a rewrite.
   if (auto r = mem.fill(layout::kAcpiStart, 0, layout::kAcpiEnd - layout::kAcpiStart); !r)
-    return with_context("ACPI: guest memory does not cover " + hex(layout::kAcpiStart) + "-" +
-                            hex(layout::kAcpiEnd),
+    return with_context("ACPI: guest memory does not cover " + to_hex(layout::kAcpiStart) + "-" +
+                            to_hex(layout::kAcpiEnd),
                         r.error());
   TRY(put("RSDP", rsdp_addr, rsdp));
   TRY(put("XSDT", xsdt_addr, xsdt));

@@ -6,12 +6,11 @@
 #include <cstring>
 #include <string>
 
-#include "vmm/x86_64/loader/hex.h"
+#include "vmm/util/hex.h"
 
 namespace ember {
 namespace {
 
-using loader::to_hex;
 
 // File offsets of setup header fields: the header sits at the same offset in the bzImage as in
 // boot_params ("the zero page"), so <asm/bootparam.h> gives both.

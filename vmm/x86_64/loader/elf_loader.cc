@@ -6,12 +6,11 @@
 #include <string>
 
 #include "vmm/x86_64/layout.h"
-#include "vmm/x86_64/loader/hex.h"
+#include "vmm/util/hex.h"
 
 namespace ember {
 namespace {
 
-using loader::to_hex;
 
 // Kernel virtual addresses start here (the x86-64 kernel text mapping, __START_KERNEL_map).
 constexpr uint64_t kKernelVirtualBase = 0xffffffff80000000ULL;

@@ -10,12 +10,11 @@
 #include "vmm/x86_64/loader/bzimage.h"
 #include "vmm/x86_64/loader/decompress.h"
 #include "vmm/x86_64/loader/elf_loader.h"
-#include "vmm/x86_64/loader/hex.h"
+#include "vmm/util/hex.h"
 
 namespace ember {
 namespace {
 
-using loader::to_hex;
 
 // boot.rst, "64-bit Boot Protocol": the 64-bit entry is 0x200 past the protected-mode kernel's start.
 constexpr uint64_t kLinux64EntryOffset = 0x200;

@@ -1,11 +1,11 @@
-// Hexadecimal formatting for virtio error messages (guest addresses read like the spec's).
+// Addresses and sizes in error messages and logs: "0x1000000".
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
-namespace ember::virtio {
+namespace ember {
 
 [[nodiscard]] inline std::string to_hex(uint64_t value) {
   char buf[24];
@@ -13,4 +13,4 @@ namespace ember::virtio {
   return buf;
 }
 
-}  // namespace ember::virtio
+}  // namespace ember
