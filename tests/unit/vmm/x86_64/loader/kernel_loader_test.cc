@@ -16,18 +16,6 @@ namespace {
 
 using namespace test_images;  // NOLINT(google-build-using-namespace)
 
-GuestMemory make_memory(uint64_t size) {
-  auto mem = GuestMemory::create_anonymous({{0, size}});
-  EXPECT_TRUE(mem.ok());
-  return std::move(mem).value();
-}
-
-Bytes read_guest(const GuestMemory& mem, uint64_t addr, size_t len) {
-  Bytes out(len);
-  EXPECT_TRUE(mem.read(addr, out).ok());
-  return out;
-}
-
 bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }
 
 void expect_error(const Result<LoadedKernel>& r, const std::string& fragment) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "vmm/memory/guest_memory.h"
 #include "vmm/x86_64/loader/decompress.h"
 
 namespace ember::test_images {
@@ -338,5 +339,18 @@ inline Bytes vmlinux_with_relocs(const ElfSpec& spec) {
 }
 
 inline std::string format_name(PayloadFormat f) { return std::string(payload_format_name(f)); }
+
+// Guest memory of `size` bytes at address 0, and reading bytes back out of it.
+inline GuestMemory make_memory(uint64_t size) {
+  auto mem = GuestMemory::create_anonymous({{0, size}});
+  EXPECT_TRUE(mem.ok());
+  return std::move(mem).value();
+}
+
+inline Bytes read_guest(const GuestMemory& mem, uint64_t addr, size_t len) {
+  Bytes out(len);
+  EXPECT_TRUE(mem.read(addr, out).ok());
+  return out;
+}
 
 }  // namespace ember::test_images
