@@ -165,6 +165,26 @@ def _run_nested(args, art, ember, runs, qemu, bench, log):
         art, ember, runs, qemu, global_timeout, log, on_line,
         bench_qemu=Path(qemu) if bench else None)
     print(f"e2e: {l1_end}, L1 ran {l1_seconds:.1f} s", flush=True)
+    if not transcript.done:
+        # L1 itself stopped (or was killed): once more, in a fresh L1, for the runs that did
+        # not finish there. Reported in the results as an L1 restart.
+        finished = {rid for rid, attempts in transcript.attempts.items()
+                    if attempts and attempts[-1].status is not None}
+        rest = [r for r in runs if r.run_id not in finished]
+        print(f"e2e: restarting L1 once for {len(rest)} unfinished run(s)", flush=True)
+        log.write(f"# L1 restart: {l1_end}\n")
+        second, second_end, second_seconds = nested.run(
+            art, ember, rest, qemu, global_timeout, log, on_line,
+            bench_qemu=Path(qemu) if bench else None)
+        print(f"e2e: {second_end}, L1 ran {second_seconds:.1f} s", flush=True)
+        for rid in [r.run_id for r in rest]:
+            if rid in second.attempts:
+                transcript.attempts[rid] = second.attempts[rid]
+                transcript.retries[rid] = "L1 restarted"
+        transcript.l1_progress += second.l1_progress
+        transcript.l1_errors += second.l1_errors
+        transcript.done = second.done
+        l1_end = f"first L1: {l1_end}; restarted L1: {second_end}"
     if transcript.l1_errors:
         l1_end += "; L1: " + "; ".join(transcript.l1_errors)
     return transcript, l1_end

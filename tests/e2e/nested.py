@@ -41,6 +41,13 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def silence_limit(runs: Sequence[plan.VmRun]) -> float:
+    """How long L1 may print nothing: a run's output comes when it ends, at the latest after
+    its own timeout; past that (plus time to boot and to print) L1 itself has stopped making
+    progress (an emulated interrupt lost in L1 was seen to wedge it)."""
+    return max((r.timeout_s for r in runs), default=0) + 90.0
+
+
 def run(artifacts: Artifacts, ember: Path, runs: Sequence[plan.VmRun], qemu: str,
         global_timeout: float, log: TextIO,
         on_line: Callable[[str, Optional[Attempt], Parser], None],
@@ -59,13 +66,11 @@ def run(artifacts: Artifacts, ember: Path, runs: Sequence[plan.VmRun], qemu: str
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=die_with_parent)
-        reason = _pump(proc, parser, started + global_timeout, log, on_line)
+        reason = _pump(proc, parser, started + global_timeout, silence_limit(runs), log, on_line)
         if reason is None:
             status = proc.wait()
             reason = (f"L1 finished (QEMU status {status})" if parser.transcript.done else
                       f"QEMU exited with status {status} before L1 reported E2E-L1-DONE")
-        else:
-            reason = f"{reason} after {global_timeout:.0f} s (global timeout)"
         return parser.transcript, reason, time.monotonic() - started
     finally:
         if proc is not None:
@@ -73,19 +78,25 @@ def run(artifacts: Artifacts, ember: Path, runs: Sequence[plan.VmRun], qemu: str
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _pump(proc, parser: Parser, deadline: float, log: TextIO, on_line) -> Optional[str]:
-    """Reads QEMU's output until EOF (returns None) or the deadline (returns a reason)."""
+def _pump(proc, parser: Parser, deadline: float, silence: float, log: TextIO,
+          on_line) -> Optional[str]:
+    """Reads QEMU's output until EOF (returns None), the deadline or `silence` seconds without
+    output (returns the reason)."""
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
     pending = b""
+    last_output = time.monotonic()
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "L1 killed"
-            if not sel.select(timeout=min(left, 1.0)):
+            now = time.monotonic()
+            if now >= deadline:
+                return "L1 killed at the global timeout"
+            if now - last_output >= silence:
+                return f"L1 killed: no output for {silence:.0f} s"
+            if not sel.select(timeout=min(deadline - now, 1.0)):
                 continue
+            last_output = time.monotonic()
             chunk = os.read(fd, 65536)
             if not chunk:
                 if pending:
