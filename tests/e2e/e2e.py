@@ -38,6 +38,7 @@ DEFAULT_RESULTS = ROOT / "build" / "e2e-results.json"
 DEFAULT_TIMEOUT = 150         # per attempt; a nested L2 boot takes 15-55 s here, more under load
 GLOBAL_TIMEOUT = 600          # the whole L1 run, without the benchmark
 GLOBAL_PER_BENCH_ITERATION = 120
+L1_RESTARTS = 3               # fresh L1 boots for the runs a wedged L1 left unfinished
 
 
 class UsageError(Exception):
@@ -165,26 +166,28 @@ def _run_nested(args, art, ember, runs, qemu, bench, log):
         art, ember, runs, qemu, global_timeout, log, on_line,
         bench_qemu=Path(qemu) if bench else None)
     print(f"e2e: {l1_end}, L1 ran {l1_seconds:.1f} s", flush=True)
-    if not transcript.done:
-        # L1 itself stopped (or was killed): once more, in a fresh L1, for the runs that did
-        # not finish there. Reported in the results as an L1 restart.
+    for restart in range(1, L1_RESTARTS + 1):
+        if transcript.done:
+            break
+        # L1 itself stopped (or was killed): again, in a fresh L1, for the runs that did not
+        # finish. Reported in the results as an L1 restart.
         finished = {rid for rid, attempts in transcript.attempts.items()
                     if attempts and attempts[-1].status is not None}
         rest = [r for r in runs if r.run_id not in finished]
-        print(f"e2e: restarting L1 once for {len(rest)} unfinished run(s)", flush=True)
-        log.write(f"# L1 restart: {l1_end}\n")
-        second, second_end, second_seconds = nested.run(
+        print(f"e2e: {l1_end}; restart {restart} of L1 for {len(rest)} unfinished run(s)", flush=True)
+        log.write(f"# L1 restart {restart}: {l1_end}\n")
+        again, again_end, again_seconds = nested.run(
             art, ember, rest, qemu, global_timeout, log, on_line,
             bench_qemu=Path(qemu) if bench else None)
-        print(f"e2e: {second_end}, L1 ran {second_seconds:.1f} s", flush=True)
+        print(f"e2e: {again_end}, L1 ran {again_seconds:.1f} s", flush=True)
         for rid in [r.run_id for r in rest]:
-            if rid in second.attempts:
-                transcript.attempts[rid] = second.attempts[rid]
-                transcript.retries[rid] = "L1 restarted"
-        transcript.l1_progress += second.l1_progress
-        transcript.l1_errors += second.l1_errors
-        transcript.done = second.done
-        l1_end = f"first L1: {l1_end}; restarted L1: {second_end}"
+            if rid in again.attempts:
+                transcript.attempts[rid] = again.attempts[rid]
+                transcript.retries[rid] = f"L1 restarted ({restart})"
+        transcript.l1_progress += again.l1_progress
+        transcript.l1_errors += again.l1_errors
+        transcript.done = again.done
+        l1_end = f"{l1_end}; restart {restart}: {again_end}"
     if transcript.l1_errors:
         l1_end += "; L1: " + "; ".join(transcript.l1_errors)
     return transcript, l1_end

@@ -34,6 +34,8 @@ L1_EMBER = "/e2e/bin/ember"
 # QEMU finds its firmware relative to its own path (../share/qemu): keep the host layout.
 L1_QEMU = "/usr/bin/qemu-system-x86_64"
 L1_VSOCK_ECHO = "/e2e/bin/vsock-echo"
+HEARTBEAT = "E2E-L1-TICK"
+HEARTBEAT_SECONDS = 10
 L1_ROOTFS = "/e2e/l2/rootfs.ext4"
 
 
@@ -149,6 +151,10 @@ def init_script(modules: Sequence[Path], runs: Sequence[plan.VmRun],
             '(kvm_amd nested=$(cat /sys/module/kvm_amd/parameters/nested 2>/dev/null))"',
             'echo "E2E-L1 kvm-ready uptime=$(uptime_s) nested=$(cat '
             '/sys/module/kvm_amd/parameters/nested) npt=$(cat /sys/module/kvm_amd/parameters/npt)"']
+    if interactive is None:
+        # A heartbeat, so the host tells a wedged L1 (no progress at all) from a slow scenario
+        # within a minute, instead of after the longest scenario time limit.
+        out.append(f"(while :; do echo {HEARTBEAT}; sleep {HEARTBEAT_SECONDS}; done) &")
     if interactive is not None:
         out += ['echo "E2E-L1 starting ember with the L2 shell on this console; in L2, '
                 '\'poweroff -f\' ends it (Ctrl-A x quits QEMU)"',
