@@ -48,7 +48,7 @@ def silence_limit(runs: Sequence[plan.VmRun]) -> float:
     l1.HEARTBEAT_SECONDS; a minute of silence means L1 itself stopped making progress (an
     emulated interrupt lost in L1 was seen to wedge it). Booting L1 takes well under that."""
     del runs
-    return 60.0 + 6 * l1.HEARTBEAT_SECONDS
+    return 60.0 + 3 * l1.HEARTBEAT_SECONDS
 
 
 def run(artifacts: Artifacts, ember: Path, runs: Sequence[plan.VmRun], qemu: str,
