@@ -31,7 +31,11 @@ sources=(
   devices/virtio/block/block_request.cc
   devices/virtio/block/raw_file.cc
   devices/virtio/block/sync_engine.cc
+  devices/virtio/block/uring_engine.cc
   devices/virtio/block/virtio_block.cc
+  devices/rate_limiter/clock.cc
+  devices/rate_limiter/token_bucket.cc
+  devices/rate_limiter/rate_limiter.cc
   vmm/util/check.cc
   vmm/util/log.cc
   vmm/memory/guest_memory.cc
@@ -56,7 +60,7 @@ if [[ $stale == 1 ]]; then
     _ "$out" {} "$cxx" "$root" "${flags[@]}"
   objs=()
   for s in "${sources[@]}"; do objs+=("$out/obj/$(echo "$s" | tr / _).o"); done
-  "$cxx" "${flags[@]}" "${objs[@]}" -o "$binary"
+  "$cxx" "${flags[@]}" "${objs[@]}" -o "$binary" -luring
 fi
 
 # A fresh corpus each time, started from the checked-in seeds: the run depends only on them,

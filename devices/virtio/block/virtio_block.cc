@@ -189,7 +189,10 @@ Result<void> VirtioBlock::process_event(uint32_t event_id) {
 }
 
 Result<void> VirtioBlock::process_requests(bool* used) {
-  for (;;) {
+  // At most one ring's worth per call: a conforming driver never has more pending, and a
+  // hostile one that lays its rings over each other (so that our used-ring writes bump its
+  // avail index) must not keep the VMM thread here for ever.
+  for (uint32_t n = 0; n < queue_->size(); ++n) {
     if (!held_) {
       ASSIGN_OR_RETURN(const bool popped, queue_->pop(&chain_));
       if (!popped) break;
