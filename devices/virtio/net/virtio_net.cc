@@ -293,7 +293,9 @@ Result<void> VirtioNet::build_iov(const DescriptorChain& chain) {
 
 Result<void> VirtioNet::process_tx() {
   bool used = false;
-  for (;;) {
+  // At most one ring's worth per call, so a guest whose buffers overlap its own avail ring
+  // cannot keep the VMM thread here for ever (see VirtioBlock::process_requests).
+  for (uint32_t n = 0; n < tx_queue_->size(); ++n) {
     if (!tx_chain_held_) {
       ASSIGN_OR_RETURN(const bool popped, tx_queue_->pop(&tx_chain_));
       if (!popped) break;

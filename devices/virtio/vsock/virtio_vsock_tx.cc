@@ -12,7 +12,9 @@ using namespace vsock;  // NOLINT(google-build-using-namespace): the spec's name
 
 Result<void> VirtioVsock::process_tx() {
   tx_blocked_ = false;
-  for (;;) {
+  // At most one ring's worth per call, so a guest whose buffers overlap its own avail ring
+  // cannot keep the VMM thread here for ever (see VirtioBlock::process_requests).
+  for (uint32_t n = 0; n < tx_->size(); ++n) {
     // Every packet may need an RST back; while too many wait for rx buffers the guest's
     // packets stay in its queue (backpressure instead of unbounded memory).
     if (rst_queue_.size() >= kRstQueueSoftLimit) {
@@ -34,6 +36,7 @@ Result<void> VirtioVsock::process_tx() {
     TRY(tx_->add_used(chain_.head, 0));
     used_[kTxQueue] = true;
   }
+  return {};
 }
 
 void VirtioVsock::reject(const PacketHeader& h, Connection* c, const std::string& why) {
