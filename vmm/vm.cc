@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/sysinfo.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,6 +28,7 @@
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
+#include "vmm/device_configs.h"
 #include "vmm/vcpu.h"
 #include "vmm/virtio_manager.h"
 #include "vmm/vm_exit.h"
@@ -49,26 +49,6 @@ constexpr uint64_t kMaxKernelFileSize = 1ull << 30;
 constexpr size_t kSetupHeaderCmdlineSizeOffset = 0x238 - 0x1f1;
 constexpr size_t kSetupHeaderInitrdAddrMaxOffset = 0x22c - 0x1f1;
 constexpr uint64_t kDefaultInitrdAddrMax = 0x7fffffff;
-
-// The API's rate limiter shape, as the devices' limiter takes it.
-RateLimiterLimits to_limits(const std::optional<RateLimiterConfig>& c) {
-  RateLimiterLimits l;
-  if (!c) return l;
-  if (c->bandwidth) l.bandwidth = TokenBucketLimits{c->bandwidth->size, c->bandwidth->one_time_burst, c->bandwidth->refill_time_ms};
-  if (c->ops) l.ops = TokenBucketLimits{c->ops->size, c->ops->one_time_burst, c->ops->refill_time_ms};
-  return l;
-}
-
-RateLimiterUpdate to_update(const std::optional<RateLimiterConfig>& c) {
-  RateLimiterLimits l = to_limits(c);
-  return RateLimiterUpdate{l.bandwidth, l.ops};
-}
-
-uint64_t host_memory_bytes() {
-  struct sysinfo si {};
-  if (::sysinfo(&si) != 0) return 0;
-  return (static_cast<uint64_t>(si.totalram) + si.totalswap) * si.mem_unit;
-}
 
 uint32_t read_u32(std::span<const uint8_t> bytes, size_t off, uint32_t fallback) {
   if (bytes.size() < off + 4) return fallback;
@@ -285,13 +265,7 @@ Result<void> setup_legacy_devices(MicroVm& vm, const VmOptions& opts) {
 Result<void> setup_network(VirtioManager& virtio, const std::vector<NetworkInterfaceConfig>& ifaces,
                            std::map<std::string, std::shared_ptr<VirtioNet>>* nets) {
   for (const auto& iface : ifaces) {
-    VirtioNetConfig nc;
-    nc.id = iface.iface_id;
-    nc.host_dev_name = iface.host_dev_name;
-    nc.guest_mac = iface.guest_mac;
-    nc.mtu = iface.mtu;
-    nc.rx_rate_limiter = to_limits(iface.rx_rate_limiter);
-    nc.tx_rate_limiter = to_limits(iface.tx_rate_limiter);
+    const VirtioNetConfig nc = net_device_config(iface);
     std::shared_ptr<VirtioNet> net;
     auto added = virtio.add("net " + iface.iface_id, [&](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
       ASSIGN_OR_RETURN(std::unique_ptr<VirtioNet> dev, VirtioNet::create(nc, events));
@@ -381,9 +355,7 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
   ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives, &vm->blocks));
   TRY(setup_network(*vm->virtio, cfg.network_interfaces, &vm->nets));
   if (cfg.vsock) {
-    VirtioVsockConfig vc;
-    vc.guest_cid = cfg.vsock->guest_cid;
-    vc.uds_path = cfg.vsock->uds_path;
+    const VirtioVsockConfig vc = vsock_device_config(*cfg.vsock);
     auto added = vm->virtio->add("vsock", [&vc](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
       ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> dev, VirtioVsock::create(vc, events));
       return std::shared_ptr<VirtioDevice>(std::move(dev));

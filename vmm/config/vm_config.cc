@@ -1,5 +1,7 @@
 #include "vmm/config/vm_config.h"
 
+#include <sys/sysinfo.h>
+
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -89,6 +91,12 @@ Result<MachineConfig> parse_machine_config(const json& o) {
     if (h != "None") return make_error("machine-config.huge_pages '" + h + "' is not supported (only \"None\")");
   }
   return m;
+}
+
+uint64_t host_memory_bytes() {
+  struct sysinfo si {};
+  if (::sysinfo(&si) != 0) return 0;
+  return (static_cast<uint64_t>(si.totalram) + si.totalswap) * si.mem_unit;
 }
 
 Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes) {

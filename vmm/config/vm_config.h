@@ -47,6 +47,9 @@ inline constexpr const char* kDefaultBootArgs =
 [[nodiscard]] Result<BootSourceConfig> parse_boot_source(const nlohmann::json& obj);
 [[nodiscard]] Result<MachineConfig> parse_machine_config(const nlohmann::json& obj);
 
+// Physical memory plus swap of this host: the most guest memory a VM may ask for.
+[[nodiscard]] uint64_t host_memory_bytes();
+
 // Checks a machine config against fixed limits and this host's memory.
 [[nodiscard]] Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes);
 

@@ -4,15 +4,13 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <type_traits>
 
 #include "api/response.h"
-#include "devices/virtio/net/virtio_net.h"
-#include "devices/virtio/vsock/virtio_vsock.h"
+#include "vmm/device_configs.h"
 #include "vmm/util/errno_error.h"
 #include "vmm/util/log.h"
 
@@ -21,12 +19,6 @@ namespace {
 
 constexpr const char* kNotBeforeStart = "this action is only allowed after InstanceStart";
 constexpr const char* kNotAfterStart = "the requested operation is not supported after starting the microVM";
-
-uint64_t host_memory_bytes() {
-  struct sysinfo si {};
-  if (::sysinfo(&si) != 0) return 0;
-  return (static_cast<uint64_t>(si.totalram) + si.totalswap) * si.mem_unit;
-}
 
 LogLevel to_log_level(LoggerLevel l) {
   switch (l) {
@@ -165,10 +157,7 @@ ApiReply Vmm::preboot(const VmmAction& action) {
   if (const auto* a = as<PutNetworkInterface>(action)) return put_network_interface(a->config);
   if (as<PatchNetworkInterface>(action)) return reply_error(kNotBeforeStart);
   if (const auto* a = as<PutVsock>(action)) {
-    VirtioVsockConfig vc;
-    vc.guest_cid = a->config.guest_cid;
-    vc.uds_path = a->config.uds_path;
-    auto ok = VirtioVsock::check_config(vc);
+    auto ok = VirtioVsock::check_config(vsock_device_config(a->config));
     if (!ok) return reply_error("vsock: " + ok.error().message);
     config_.vsock = a->config;
     return reply_no_content();
@@ -243,12 +232,7 @@ ApiReply Vmm::put_drive(const DriveConfig& drive) {
 }
 
 ApiReply Vmm::put_network_interface(const NetworkInterfaceConfig& iface) {
-  VirtioNetConfig nc;
-  nc.id = iface.iface_id;
-  nc.host_dev_name = iface.host_dev_name;
-  nc.guest_mac = iface.guest_mac;
-  nc.mtu = iface.mtu;
-  auto ok = VirtioNet::check_config(nc);
+  auto ok = VirtioNet::check_config(net_device_config(iface));
   if (!ok) return reply_error("network interface " + iface.iface_id + ": " + ok.error().message);
   std::vector<NetworkInterfaceConfig> ifaces;
   for (const auto& other : config_.network_interfaces) {
