@@ -103,14 +103,8 @@ class BlockFeaturesTest : public ::testing::Test {
     wr(kStatusReg, kAck | kDriver | kFeaturesOk | kDriverOk);
     ASSERT_TRUE(transport_->device_active());
   }
-  uint32_t rd(uint64_t offset) {
-    uint32_t v = 0;
-    transport_->read(offset, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), 4));
-    return v;
-  }
-  void wr(uint64_t offset, uint32_t v) {
-    transport_->write(offset, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&v), 4));
-  }
+  uint32_t rd(uint64_t offset) { return virtio_testing::mmio_read32(*transport_, offset); }
+  void wr(uint64_t offset, uint32_t v) { virtio_testing::mmio_write32(*transport_, offset, v); }
   uint64_t config_capacity() {
     uint64_t capacity = 0;
     transport_->read(0x100, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&capacity), 8));

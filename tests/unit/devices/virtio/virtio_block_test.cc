@@ -101,14 +101,8 @@ class VirtioBlockTest : public ::testing::Test {
     ASSERT_TRUE(transport_->device_active());
   }
 
-  uint32_t rd(uint64_t offset) {
-    uint32_t v = 0;
-    transport_->read(offset, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), 4));
-    return v;
-  }
-  void wr(uint64_t offset, uint32_t v) {
-    transport_->write(offset, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&v), 4));
-  }
+  uint32_t rd(uint64_t offset) { return virtio_testing::mmio_read32(*transport_, offset); }
+  void wr(uint64_t offset, uint32_t v) { virtio_testing::mmio_write32(*transport_, offset, v); }
   void write_header(uint32_t type, uint64_t sector, uint64_t at = kHeaderAddr) {
     uint8_t h[16] = {};
     std::memcpy(h, &type, 4);

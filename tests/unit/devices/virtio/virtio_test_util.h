@@ -21,6 +21,16 @@ namespace ember::virtio_testing {
 inline constexpr uint16_t kNext = 1, kWrite = 2, kIndirect = 4;
 
 // 1 MiB at 0, then a hole, then 64 KiB at 2 MiB: enough to test buffers crossing a region end.
+// One aligned 32-bit register access on a transport, as a driver makes it.
+inline uint32_t mmio_read32(BusDevice& transport, uint64_t offset) {
+  uint32_t v = 0;
+  transport.read(offset, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), 4));
+  return v;
+}
+inline void mmio_write32(BusDevice& transport, uint64_t offset, uint32_t v) {
+  transport.write(offset, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&v), 4));
+}
+
 inline GuestMemory make_memory() {
   auto mem = GuestMemory::create_anonymous({{0, 1 << 20}, {2 << 20, 64 << 10}});
   EXPECT_TRUE(mem.ok());
