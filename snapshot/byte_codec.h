@@ -1,0 +1,84 @@
+// The encoding of a snapshot's payload: little-endian integers, length-prefixed byte strings,
+// and fixed-size plain structs prefixed by their size. The reader treats its input as hostile:
+// every read is bounds checked and a failure names what was being read and where.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "vmm/util/result.h"
+
+namespace ember {
+
+class ByteWriter {
+ public:
+  void u8(uint8_t v) { raw(&v, 1); }
+  void u16(uint16_t v) { raw(&v, 2); }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void boolean(bool v) { u8(v ? 1 : 0); }
+  // u32 length, then the bytes.
+  void bytes(std::span<const uint8_t> data);
+  void str(std::string_view s);
+  // A trivially copyable struct as it lies in memory (kernel ABI structs, device states),
+  // prefixed by its size so that a reader built with another layout notices.
+  template <class T>
+  void pod(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    u32(static_cast<uint32_t>(sizeof(T)));
+    raw(&v, sizeof(T));
+  }
+
+  [[nodiscard]] const std::vector<uint8_t>& data() const { return out_; }
+  [[nodiscard]] std::vector<uint8_t> take() { return std::move(out_); }
+
+ private:
+  // x86-64 is little-endian, the format's byte order.
+  void raw(const void* p, size_t n);
+  std::vector<uint8_t> out_;
+};
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const uint8_t> in) : in_(in) {}
+
+  [[nodiscard]] Result<uint8_t> u8(const char* what);
+  [[nodiscard]] Result<uint16_t> u16(const char* what);
+  [[nodiscard]] Result<uint32_t> u32(const char* what);
+  [[nodiscard]] Result<uint64_t> u64(const char* what);
+  // Only 0 or 1.
+  [[nodiscard]] Result<bool> boolean(const char* what);
+  // At most `max` bytes.
+  [[nodiscard]] Result<std::vector<uint8_t>> bytes(const char* what, size_t max);
+  [[nodiscard]] Result<std::string> str(const char* what, size_t max);
+  template <class T>
+  [[nodiscard]] Result<T> pod(const char* what) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    ASSIGN_OR_RETURN(uint32_t size, u32(what));
+    if (size != sizeof(T))
+      return error(what, "is " + std::to_string(size) + " bytes, this ember expects " + std::to_string(sizeof(T)));
+    T v{};
+    TRY(raw(what, &v, sizeof(T)));
+    return v;
+  }
+  // A count of items that each take at least `min_item_size` bytes: refused when the rest of
+  // the input could not hold that many, so a forged count cannot make the caller allocate.
+  [[nodiscard]] Result<uint32_t> count(const char* what, size_t min_item_size, uint32_t max);
+
+  [[nodiscard]] size_t remaining() const { return in_.size() - pos_; }
+  // Fails unless every byte was read: trailing data means a format this ember does not know.
+  [[nodiscard]] Result<void> expect_end() const;
+
+ private:
+  [[nodiscard]] Result<void> raw(const char* what, void* out, size_t n);
+  [[nodiscard]] Error error(const char* what, const std::string& problem) const;
+  std::span<const uint8_t> in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace ember
