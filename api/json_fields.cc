@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vmm/config/vm_config.h"
+
 namespace ember::api_detail {
 
 using json = nlohmann::json;
@@ -113,12 +115,6 @@ std::string quote_value(std::string_view text) {
   return out;
 }
 
-bool is_valid_id(std::string_view id) {
-  constexpr size_t kMaxIdLength = 64;
-  if (id.empty() || id.size() > kMaxIdLength) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
+bool is_valid_id(std::string_view id) { return is_valid_device_id(id); }
 
 }  // namespace ember::api_detail

@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -31,6 +32,7 @@
 
 #include "api/request_parser.h"
 #include "api/response.h"
+#include "vmm/seccomp/thread_filters.h"
 #include "vmm/util/check.h"
 #include "vmm/util/log.h"
 
@@ -66,7 +68,9 @@ class ApiServer::Impl {
   ~Impl() { stop(); }
 
   Result<void> listen();
-  void start_thread();
+  // Starts the server's thread, which confines itself with the API thread's seccomp filter
+  // before it serves anything; fails (with the thread ended) if it cannot.
+  Result<void> start_thread();
   void stop();
 
   ApiServerStats stats() const {
@@ -252,14 +256,23 @@ Result<void> ApiServer::Impl::listen() {
   return {};
 }
 
-void ApiServer::Impl::start_thread() {
+Result<void> ApiServer::Impl::start_thread() {
   // The thread inherits the signal mask of its creator: block everything while creating it.
   sigset_t all;
   sigset_t previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
-  thread_ = std::thread([this] {
+  std::promise<Result<void>> confined;
+  std::future<Result<void>> confined_result = confined.get_future();
+  thread_ = std::thread([this, confined = std::move(confined)]() mutable {
     log_set_thread_name("api");
+    // The kernel's name for the thread (/proc/<pid>/task/<tid>/comm).
+    pthread_setname_np(pthread_self(), "ember_api");
+    // Confined before it accepts anything.
+    auto filter = seccomp::install_thread_filter(seccomp::ThreadKind::kApi);
+    const bool serving = filter.ok();
+    confined.set_value(std::move(filter));
+    if (!serving) return;
     for (;;) {
       try {
         io_.run();
@@ -271,6 +284,12 @@ void ApiServer::Impl::start_thread() {
     }
   });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  Result<void> started = confined_result.get();
+  if (!started) {
+    thread_.join();
+    return started.error();
+  }
+  return {};
 }
 
 void ApiServer::Impl::accept_next() {
@@ -377,7 +396,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string& socket_pa
                                                     ApiServerLimits limits) {
   auto impl = std::make_unique<Impl>(socket_path, handler, limits);
   TRY(impl->listen());
-  impl->start_thread();
+  TRY(impl->start_thread());
   return std::make_unique<ApiServer>(std::move(impl));
 }
 

@@ -50,7 +50,6 @@ Result<void> write_file_atomically(const std::string& path, const std::function<
 
   auto result = [&]() -> Result<void> {
     TRY(fill(fd.get()));
-    if (::fchmod(fd.get(), 0600) != 0) return errno_error("chmod " + tmp);
     if (::fsync(fd.get()) != 0) return errno_error("fsync " + tmp);
     if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("cannot rename " + tmp + " to " + path);
     return {};

@@ -29,29 +29,17 @@ Result<void> ByteReader::raw(const char* what, void* out, size_t n) {
   return {};
 }
 
-Result<uint8_t> ByteReader::u8(const char* what) {
-  uint8_t v = 0;
-  TRY(raw(what, &v, 1));
+template <class T>
+Result<T> ByteReader::integer(const char* what) {
+  T v = 0;
+  TRY(raw(what, &v, sizeof v));
   return v;
 }
 
-Result<uint16_t> ByteReader::u16(const char* what) {
-  uint16_t v = 0;
-  TRY(raw(what, &v, 2));
-  return v;
-}
-
-Result<uint32_t> ByteReader::u32(const char* what) {
-  uint32_t v = 0;
-  TRY(raw(what, &v, 4));
-  return v;
-}
-
-Result<uint64_t> ByteReader::u64(const char* what) {
-  uint64_t v = 0;
-  TRY(raw(what, &v, 8));
-  return v;
-}
+Result<uint8_t> ByteReader::u8(const char* what) { return integer<uint8_t>(what); }
+Result<uint16_t> ByteReader::u16(const char* what) { return integer<uint16_t>(what); }
+Result<uint32_t> ByteReader::u32(const char* what) { return integer<uint32_t>(what); }
+Result<uint64_t> ByteReader::u64(const char* what) { return integer<uint64_t>(what); }
 
 Result<bool> ByteReader::boolean(const char* what) {
   ASSIGN_OR_RETURN(uint8_t v, u8(what));

@@ -15,6 +15,12 @@
 
 namespace ember {
 
+// Whether every byte of a T is a value: bytes the compiler leaves undefined (padding) must not
+// reach a file, nor make two encodings of one state differ. Specialize it for a struct whose
+// only exception is a union all of whose bytes one member covers.
+template <class T>
+inline constexpr bool kPaddingFree = std::has_unique_object_representations_v<T>;
+
 class ByteWriter {
  public:
   void u8(uint8_t v) { raw(&v, 1); }
@@ -30,6 +36,7 @@ class ByteWriter {
   template <class T>
   void pod(const T& v) {
     static_assert(std::is_trivially_copyable_v<T>);
+    static_assert(kPaddingFree<T>, "a struct with padding: make the padding explicit fields");
     u32(static_cast<uint32_t>(sizeof(T)));
     raw(&v, sizeof(T));
   }
@@ -75,6 +82,8 @@ class ByteReader {
   [[nodiscard]] Result<void> expect_end() const;
 
  private:
+  template <class T>
+  [[nodiscard]] Result<T> integer(const char* what);
   [[nodiscard]] Result<void> raw(const char* what, void* out, size_t n);
   [[nodiscard]] Error error(const char* what, const std::string& problem) const;
   std::span<const uint8_t> in_;

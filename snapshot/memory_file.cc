@@ -1,6 +1,7 @@
 #include "snapshot/memory_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,11 +61,28 @@ Result<void> size_file(int fd, const std::string& path, uint64_t size) {
 
 }  // namespace
 
+// For anonymous memory: which pages were ever touched (mincore(2)); the others are zero and need
+// not even be read. Empty when that cannot be known (then every page is read).
+std::vector<std::vector<uint8_t>> resident_pages(const GuestMemory& mem) {
+  std::vector<std::vector<uint8_t>> resident;
+  if (mem.file_backed()) return resident;
+  for (const auto& r : mem.regions()) {
+    std::vector<uint8_t> v(r.size() / kMemoryPageSize);
+    if (::mincore(r.host(), r.size(), v.data()) != 0) return {};
+    resident.push_back(std::move(v));
+  }
+  return resident;
+}
+
 Result<void> write_memory_file(const std::string& path, const GuestMemory& mem) {
+  const auto resident = resident_pages(mem);
   return write_file_atomically(path, [&](int fd) -> Result<void> {
     TRY(size_file(fd, path, mem.total_size()));
     // Zero pages stay holes: most of a fresh guest's memory was never touched.
-    return write_pages(fd, path, mem, [](size_t, const uint8_t* host, uint64_t) { return !page_is_zero(host); });
+    return write_pages(fd, path, mem, [&](size_t region, const uint8_t* host, uint64_t page) {
+      if (!resident.empty() && (resident[region][page] & 1) == 0) return false;
+      return !page_is_zero(host);
+    });
   });
 }
 

@@ -14,6 +14,7 @@
 #include "api/config_file.h"
 #include "api/server.h"
 #include "vmm/controller/vmm.h"
+#include "vmm/seccomp/thread_filters.h"
 #include "vmm/util/file.h"
 #include "vmm/util/log.h"
 #include "vmm/util/unique_fd.h"
@@ -69,8 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-path", log_path, "Write the log to this file (default: stderr)");
   app.add_option("--level", level, "Log level: Error, Warning, Info or Debug");
   app.add_option("--metrics-path", metrics_path, "Write metrics to this file or FIFO");
-  app.add_option("--seccomp-filter", seccomp_filter, "Custom seccomp filter (JSON)");
-  app.add_flag("--no-seccomp", no_seccomp, "Do not install seccomp filters");
+  app.add_option("--seccomp-filter", seccomp_filter,
+                 "Install the seccomp filters of this JSON file (Firecracker's shape) instead of the built-in ones");
+  app.add_flag("--no-seccomp", no_seccomp, "Install no seccomp filters (for debugging)");
   app.set_version_flag("--version", std::string("ember v") + EMBER_VERSION);
   try {
     app.parse(argc, argv);
@@ -88,11 +90,16 @@ int main(int argc, char** argv) {
     if (!log_fd.valid()) return fail("--log-path: cannot open " + log_path);
     ember::log_set_fd(log_fd.get());
   }
-  if (!metrics_path.empty()) return fail("--metrics-path: metrics are not available in this ember build yet");
-  if (!seccomp_filter.empty()) return fail("--seccomp-filter: seccomp filters are not available in this ember build yet");
   if (no_api && config_file.empty()) return fail("--no-api needs --config-file: there would be nothing to run");
   if (no_api && !api_sock.empty()) return fail("--no-api and --api-sock exclude each other");
-  (void)no_seccomp;
+  if (no_seccomp && !seccomp_filter.empty()) return fail("--no-seccomp and --seccomp-filter exclude each other");
+  // Compiled before anything starts (a bad filter file ends ember here); each thread installs
+  // its own as it starts (see vmm/seccomp/README.md).
+  if (!no_seccomp) {
+    auto programs = ember::seccomp::load_thread_programs(seccomp_filter);
+    if (!programs) return fail((seccomp_filter.empty() ? "seccomp: " : "--seccomp-filter: ") + programs.error().message);
+    ember::seccomp::set_thread_filters(std::move(programs).value());
+  }
 
   ember::VmmOptions options;
   options.instance_id = id;
@@ -100,6 +107,25 @@ int main(int argc, char** argv) {
   options.start_time = start_time;
   auto vmm = ember::Vmm::create(options);
   if (!vmm) return fail(vmm.error().message);
+
+  // The same action as PUT /metrics, so a later PUT /metrics (or a config file's "metrics")
+  // is refused as a second configuration.
+  if (!metrics_path.empty()) {
+    ember::ApiReply reply = (*vmm)->handle(ember::PutMetrics{ember::MetricsConfig{metrics_path}});
+    if (reply.status >= 300) return fail("--metrics-path: " + fault_message(reply.body));
+  }
+
+  // The API thread starts before the config file's InstanceStart confines this (the VMM) thread,
+  // which may then create no thread.
+  std::unique_ptr<ember::ApiServer> api;
+  if (!no_api) {
+    if (api_sock.empty()) api_sock = kDefaultApiSocket;
+    auto server = ember::ApiServer::start(api_sock, (*vmm)->api_handler());
+    if (!server) return fail("--api-sock: " + server.error().message);
+    api = std::move(server).value();
+    (*vmm)->attach_api_server(*api);
+    ember::log_info("API server listening on " + api_sock);
+  }
 
   // The config file goes through the same actions as the API, then starts the VM.
   if (!config_file.empty()) {
@@ -113,14 +139,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::unique_ptr<ember::ApiServer> api;
-  if (!no_api) {
-    if (api_sock.empty()) api_sock = kDefaultApiSocket;
-    auto server = ember::ApiServer::start(api_sock, (*vmm)->api_handler());
-    if (!server) return fail("--api-sock: " + server.error().message);
-    api = std::move(server).value();
-    ember::log_info("API server listening on " + api_sock);
-  }
   const int status = (*vmm)->run();
   if (api) api->stop();
   return status;

@@ -4,21 +4,24 @@
 #include <cstring>
 #include <string>
 
+#include "vmm/seccomp/thread_filters.h"
 #include "vmm/util/hex.h"
 #include "vmm/util/log.h"
 
 namespace ember {
 namespace {
 
-int kick_signal() { return SIGRTMIN; }
-
 void on_kick(int) {}
 
+// Only the vCPU's own thread bumps its counters; readers take relaxed snapshots.
+void bump(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
 
 Vcpu::Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit)
     : fd_(std::move(fd)), pio_(pio), mmio_(mmio), exit_(exit) {}
+
+int Vcpu::kick_signal() { return SIGRTMIN; }
 
 Vcpu::~Vcpu() {
   request_stop();
@@ -92,15 +95,21 @@ void Vcpu::join() {
 
 void Vcpu::run_loop() {
   log_set_thread_name("vcpu" + std::to_string(fd_.id()));
+  // The kernel's name for the thread (/proc/<pid>/task/<tid>/comm; 15 characters at most).
+  pthread_setname_np(pthread_self(), ("ember_vcpu" + std::to_string(fd_.id())).c_str());
+  // Confined before its first KVM_RUN, that is before any guest-controlled exit is handled.
+  const auto confined = seccomp::install_thread_filter(seccomp::ThreadKind::kVcpu);
+  if (!confined) exit_.report(kExitError, "vCPU " + std::to_string(fd_.id()) + ": " + confined.error().message);
   native_.store(pthread_self());
   running_.store(true, std::memory_order_release);
-  while (wait_while_paused()) {
+  while (confined.ok() && wait_while_paused()) {
     int r = fd_.run();
     if (r == -EINTR || r == -EAGAIN) {
       // EINTR: kicked. EAGAIN: an AP woke from wait-for-SIPI without being started yet.
       continue;
     }
     if (r < 0) {
+      bump(exits_.failures);
       exit_.report(kExitError, "vCPU " + std::to_string(fd_.id()) + ": KVM_RUN failed: " +
                                    std::strerror(-r));
       break;
@@ -113,6 +122,23 @@ void Vcpu::run_loop() {
     ended_ = true;
   }
   pause_cv_.notify_all();
+}
+
+VcpuExitCounters Vcpu::exit_counters() const {
+  const auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  VcpuExitCounters out;
+  out.io_in = get(exits_.io_in);
+  out.io_out = get(exits_.io_out);
+  out.mmio_read = get(exits_.mmio_read);
+  out.mmio_write = get(exits_.mmio_write);
+  out.hlt = get(exits_.hlt);
+  out.shutdown = get(exits_.shutdown);
+  out.system_event = get(exits_.system_event);
+  out.internal_error = get(exits_.internal_error);
+  out.fail_entry = get(exits_.fail_entry);
+  out.other = get(exits_.other);
+  out.failures = get(exits_.failures);
+  return out;
 }
 
 void Vcpu::handle_io(kvm_run* run) {
@@ -146,22 +172,27 @@ bool Vcpu::handle_exit() {
   const std::string who = "vCPU " + std::to_string(fd_.id());
   switch (run->exit_reason) {
     case KVM_EXIT_IO:
+      bump(run->io.direction == KVM_EXIT_IO_OUT ? exits_.io_out : exits_.io_in);
       handle_io(run);
       return true;
     case KVM_EXIT_MMIO:
+      bump(run->mmio.is_write ? exits_.mmio_write : exits_.mmio_read);
       handle_mmio(run);
       return true;
     case KVM_EXIT_HLT:
+      bump(exits_.hlt);
       // Only without an in-kernel LAPIC; ours has one, so this is a vCPU that halted for good.
       exit_.report(kExitOk, who + " halted");
       return false;
     case KVM_EXIT_SHUTDOWN: {
+      bump(exits_.shutdown);
       auto regs = fd_.get_regs();
       exit_.report(kExitGuestFault, who + ": the guest triple-faulted (KVM_EXIT_SHUTDOWN) at rip " +
                                         (regs ? to_hex(regs->rip) : std::string("?")));
       return false;
     }
     case KVM_EXIT_SYSTEM_EVENT:
+      bump(exits_.system_event);
       if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
         exit_.report(kExitOk, "guest requested a reset");
       else if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
@@ -170,10 +201,14 @@ bool Vcpu::handle_exit() {
         exit_.report(kExitGuestFault, who + ": system event " + std::to_string(run->system_event.type));
       return false;
     case KVM_EXIT_FAIL_ENTRY:
+      bump(exits_.fail_entry);
+      bump(exits_.failures);
       exit_.report(kExitGuestFault, who + ": KVM_EXIT_FAIL_ENTRY, hardware reason " +
                                         to_hex(run->fail_entry.hardware_entry_failure_reason));
       return false;
     case KVM_EXIT_INTERNAL_ERROR: {
+      bump(exits_.internal_error);
+      bump(exits_.failures);
       auto regs = fd_.get_regs();
       std::string detail = who + ": KVM_EXIT_INTERNAL_ERROR suberror " +
                            std::to_string(run->internal.suberror);
@@ -182,6 +217,8 @@ bool Vcpu::handle_exit() {
       return false;
     }
     default:
+      bump(exits_.other);
+      bump(exits_.failures);
       exit_.report(kExitGuestFault, who + ": unexpected KVM exit reason " +
                                         std::to_string(run->exit_reason));
       return false;

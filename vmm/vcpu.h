@@ -10,6 +10,7 @@
 
 #include "vmm/bus.h"
 #include "vmm/kvm/kvm.h"
+#include "vmm/metrics/vm_counters.h"
 #include "vmm/vm_exit.h"
 
 namespace ember {
@@ -24,6 +25,9 @@ class Vcpu {
   [[nodiscard]] const VcpuFd& fd() const { return fd_; }
   // Installs the kick signal's handler; call once per process before starting vCPUs.
   static void install_kick_handler();
+  // The signal that kicks a vCPU thread out of KVM_RUN (the VMM thread's seccomp filter lets it
+  // send this one only).
+  [[nodiscard]] static int kick_signal();
   void start();
   // Makes KVM_RUN return (or not start) and ends the thread's loop; does not wait.
   void request_stop();
@@ -32,8 +36,17 @@ class Vcpu {
   // vCPU's state can be read and the guest makes no progress. resume() lets it run again.
   void pause();
   void resume();
+  // This vCPU's exits so far; any thread (relaxed atomic reads, so a copy taken while the
+  // vCPU runs may be a few exits behind).
+  [[nodiscard]] VcpuExitCounters exit_counters() const;
 
  private:
+  // Bumped only by the vCPU's own thread; read by the metrics writer.
+  struct ExitCounters {
+    std::atomic<uint64_t> io_in{0}, io_out{0}, mmio_read{0}, mmio_write{0}, hlt{0}, shutdown{0},
+        system_event{0}, internal_error{0}, fail_entry{0}, other{0}, failures{0};
+  };
+
   void run_loop();
   // Parks here while a pause is requested; returns false when the thread must end.
   bool wait_while_paused();
@@ -57,6 +70,8 @@ class Vcpu {
   bool pause_requested_ = false;  // guarded by pause_lock_
   bool parked_ = false;           // guarded by pause_lock_
   bool ended_ = false;            // guarded by pause_lock_
+
+  ExitCounters exits_;
 };
 
 }  // namespace ember

@@ -40,6 +40,7 @@ class VirtioManager::Slot final : public EventRegistrar {
 
   std::shared_ptr<VirtioMmioTransport> transport;
   std::vector<EventFd> queue_events_;
+  std::string id;
 
  private:
   EventLoop::Handler handler(uint32_t event_id) {
@@ -62,6 +63,32 @@ void VirtioManager::set_paused(bool paused) {
   if (!resuming) return;
   for (auto& slot : slots_)
     for (uint32_t q = 0; q < slot->queue_events_.size(); ++q) slot->transport->notify_queue(q);
+}
+
+void VirtioManager::quiesce() {
+  for (auto& slot : slots_) slot->transport->quiesce();
+}
+
+std::vector<VirtioDeviceSnapshot> VirtioManager::save_states() const {
+  std::vector<VirtioDeviceSnapshot> out;
+  for (const auto& slot : slots_)
+    out.push_back({slot->id, slot->transport->device()->device_type(), slot->transport->save_state()});
+  return out;
+}
+
+Result<void> VirtioManager::restore_states(const std::vector<VirtioDeviceSnapshot>& states) {
+  if (states.size() != slots_.size())
+    return make_error("the snapshot has " + std::to_string(states.size()) + " virtio devices, the restored VM " +
+                      std::to_string(slots_.size()));
+  for (size_t i = 0; i < states.size(); ++i) {
+    const Slot& slot = *slots_[i];
+    if (states[i].id != slot.id || states[i].device_type != slot.transport->device()->device_type())
+      return make_error("virtio device " + std::to_string(i) + " is '" + slot.id + "' here but '" + states[i].id +
+                        "' in the snapshot");
+    auto r = slot.transport->restore_state(states[i].transport);
+    if (!r) return with_context(slot.id, r.error());
+  }
+  return {};
 }
 
 Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const std::string& id,
@@ -90,6 +117,7 @@ Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const std::strin
     slot->queue_events_.push_back(std::move(ev));
   }
   slot->transport = transport;
+  slot->id = id;
   Slot* raw = slot.get();
   for (uint32_t q = 0; q < queues; ++q) {
     const EventFd* ev = &raw->queue_events_[q];

@@ -15,6 +15,7 @@
 #include "vmm/event_loop.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/snapshot/virtio_state.h"
 #include "vmm/util/event_fd.h"
 #include "vmm/x86_64/acpi/tables.h"
 
@@ -36,6 +37,14 @@ class VirtioManager {
   // While paused, queue notifications are held back; resuming runs every queue once so none
   // that was notified meanwhile is left waiting.
   void set_paused(bool paused);
+
+  // Snapshots. quiesce() makes every active device hand back the requests it holds;
+  // save_states() reads every device (VM paused, quiesced); restore_states() gives the
+  // devices of a VM rebuilt from the same configuration their saved states, matched in order
+  // by id and type. On error nothing is left half restored but the devices already done.
+  void quiesce();
+  [[nodiscard]] std::vector<VirtioDeviceSnapshot> save_states() const;
+  [[nodiscard]] Result<void> restore_states(const std::vector<VirtioDeviceSnapshot>& states);
 
   // What the DSDT must announce, in attach order (the guest numbers devices in that order).
   [[nodiscard]] const std::vector<AcpiVirtioDevice>& acpi_devices() const { return acpi_; }

@@ -1,11 +1,13 @@
 #include "vmm/vm.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -16,11 +18,15 @@
 #include "devices/legacy/output_sink.h"
 #include "devices/legacy/pvpanic.h"
 #include "devices/legacy/serial.h"
+#include "snapshot/memory_file.h"
+#include "snapshot/state_file.h"
 #include "vmm/bus.h"
 #include "vmm/event_loop.h"
 #include "vmm/irq_eventfd.h"
 #include "vmm/kvm/kvm.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/snapshot/microvm_state.h"
+#include "vmm/util/errno_error.h"
 #include "vmm/util/event_fd.h"
 #include "vmm/util/file.h"
 #include "vmm/util/log.h"
@@ -92,6 +98,12 @@ class MicroVm final : public Vm {
     auto it = nets.find(iface_id);
     if (it == nets.end()) return make_error("no network interface '" + iface_id + "'");
     it->second->update_rate_limiters(to_update(rx), to_update(tx));
+    // A snapshot rebuilds the interface from the configuration: keep it current.
+    for (auto& iface : config.network_interfaces) {
+      if (iface.iface_id != iface_id) continue;
+      if (rx) iface.rx_rate_limiter = rx;
+      if (tx) iface.tx_rate_limiter = tx;
+    }
     return {};
   }
 
@@ -101,15 +113,39 @@ class MicroVm final : public Vm {
     if (it == blocks.end()) return make_error("no drive '" + drive_id + "'");
     if (path_on_host) TRY(it->second->update_backing_file(*path_on_host));
     if (rate_limiter) TRY(it->second->update_rate_limiter(to_update(rate_limiter)));
+    // A snapshot rebuilds the drive from the configuration: keep it current.
+    for (auto& d : config.drives) {
+      if (d.drive_id != drive_id) continue;
+      if (path_on_host) d.path_on_host = *path_on_host;
+      if (rate_limiter) d.rate_limiter = rate_limiter;
+    }
     return {};
   }
 
   void stop() override;
+  Result<void> create_snapshot(const SnapshotCreateParams& params) override;
+  // Collects the pages written since the previous snapshot (KVM's log, the VMM's own writes,
+  // and what a failed snapshot could not write) and clears the logs.
+  Result<DirtyBitmaps> take_dirty_pages(const std::vector<VirtioDeviceSnapshot>& devices);
+
+  VmCounters counters() const override {
+    VmCounters c;
+    for (const auto& v : vcpus) c.vcpu += v->exit_counters();
+    for (const auto& [id, block] : blocks) c.blocks[id] = block->counters();
+    for (const auto& [id, net] : nets) c.nets[id] = net->counters();
+    if (vsock) c.vsock = vsock->counters();
+    return c;
+  }
 
   EventLoop* loop;
   ExitSignal* exit;
+  VmConfig config;
   std::optional<Kvm> kvm;
   std::optional<VmFd> vm_fd;
+  // What a snapshot reads of each vCPU; the MSR list is asked for at the first snapshot (it
+  // costs milliseconds on some hosts, and most VMs are never snapshotted).
+  std::vector<uint32_t> msr_indices;
+  size_t xsave_size = 4096;
   std::optional<GuestMemory> memory;
   // Before the buses: they hold the transports, which must go before the manager's slots
   // (a device's destructor unwatches its fds through its slot).
@@ -117,6 +153,8 @@ class MicroVm final : public Vm {
   // After the manager: these devices go before the slots they unwatch their fds through.
   std::map<std::string, std::shared_ptr<VirtioNet>> nets;
   std::map<std::string, std::shared_ptr<VirtioBlock>> blocks;
+  std::shared_ptr<VirtioVsock> vsock;
+  std::shared_ptr<VirtioMmioTransport> vsock_transport;
   Bus pio{"port I/O"};
   Bus mmio{"MMIO"};
   std::shared_ptr<Serial> serial;
@@ -132,6 +170,8 @@ class MicroVm final : public Vm {
   std::deque<uint8_t> pending_input_;
   std::optional<RawTerminal> raw_terminal_;
   bool stopped_ = false;
+  bool paused_ = false;
+  DirtyBitmaps carried_dirty_;
 };
 
 void MicroVm::read_console_input() {
@@ -183,11 +223,78 @@ void MicroVm::start() {
 void MicroVm::pause() {
   virtio->set_paused(true);
   for (auto& v : vcpus) v->pause();
+  // A guest with kvmclock learns it was stopped, so its soft-lockup watchdog does not fire
+  // on resume; a vCPU that never ran or a guest without kvmclock refuses, harmlessly.
+  for (auto& v : vcpus) (void)v->fd().kvmclock_ctrl();
+  paused_ = true;
 }
 
 void MicroVm::resume() {
+  paused_ = false;
   for (auto& v : vcpus) v->resume();
   virtio->set_paused(false);
+}
+
+Result<DirtyBitmaps> MicroVm::take_dirty_pages(const std::vector<VirtioDeviceSnapshot>& devices) {
+  // The used rings (and the avail_event field) are written through views taken when the queue
+  // was activated, which the VMM's own tracking does not see: count them as written.
+  for (const auto& d : devices) {
+    for (const auto& q : d.transport.queues) {
+      if (!q.ready || q.size == 0) continue;
+      (void)memory->slice(q.used_ring, 6 + 8ull * q.size);
+      (void)memory->slice(q.avail_ring, 6 + 2ull * q.size);
+    }
+  }
+  DirtyBitmaps dirty;
+  uint32_t slot = 0;
+  for (const auto& r : memory->regions()) {
+    ASSIGN_OR_RETURN(std::vector<uint64_t> pages, vm_fd->get_dirty_log(slot, r.size() / kMemoryPageSize));
+    const std::vector<uint64_t> host = memory->take_host_dirty(slot);
+    for (size_t w = 0; w < pages.size() && w < host.size(); ++w) pages[w] |= host[w];
+    if (slot < carried_dirty_.size())
+      for (size_t w = 0; w < pages.size() && w < carried_dirty_[slot].size(); ++w) pages[w] |= carried_dirty_[slot][w];
+    dirty.push_back(std::move(pages));
+    ++slot;
+  }
+  carried_dirty_.clear();
+  return dirty;
+}
+
+Result<void> MicroVm::create_snapshot(const SnapshotCreateParams& params) {
+  if (!paused_) return make_error("the microVM must be paused first (PATCH /vm {\"state\": \"Paused\"})");
+  const bool diff = params.snapshot_type == SnapshotType::kDiff;
+  if (diff && !memory->dirty_tracking())
+    return make_error("a Diff snapshot needs dirty page tracking: set track_dirty_pages in machine-config");
+  virtio->quiesce();
+
+  MicrovmState s;
+  s.ember_version = EMBER_VERSION;
+  s.config = config;
+  for (const auto& r : memory->regions()) s.memory_regions.push_back({r.guest_addr(), r.size()});
+  if (msr_indices.empty()) {
+    ASSIGN_OR_RETURN(msr_indices, kvm->msr_index_list());
+  }
+  ASSIGN_OR_RETURN(s.vm, save_vm_state(*vm_fd));
+  for (const auto& v : vcpus) {
+    auto state = save_vcpu_state(v->fd(), msr_indices, xsave_size);
+    if (!state) return with_context("vCPU " + std::to_string(v->fd().id()), state.error());
+    s.vcpus.push_back(std::move(state).value());
+  }
+  s.serial = serial->save_state();
+  s.i8042 = i8042->save_state();
+  s.virtio = virtio->save_states();
+
+  if (!memory->dirty_tracking()) {
+    TRY(write_memory_file(params.mem_file_path, *memory));
+    return write_state_file(params.snapshot_path, encode_microvm_state(s));
+  }
+  ASSIGN_OR_RETURN(DirtyBitmaps dirty, take_dirty_pages(s.virtio));
+  auto written = diff ? write_memory_diff_file(params.mem_file_path, *memory, dirty)
+                      : write_memory_file(params.mem_file_path, *memory);
+  if (written) written = write_state_file(params.snapshot_path, encode_microvm_state(s));
+  // The next Diff must still carry what this one failed to write.
+  if (!written) carried_dirty_ = std::move(dirty);
+  return written;
 }
 
 void MicroVm::stop() {
@@ -221,14 +328,23 @@ Result<void> setup_kvm(MicroVm& vm) {
   TRY(vm.vm_fd->set_identity_map_addr(layout::kIdentityMapAddr));
   TRY(vm.vm_fd->create_irqchip());
   TRY(vm.vm_fd->create_pit2());
+  auto xsave2 = vm.vm_fd->check_extension(KVM_CAP_XSAVE2);
+  if (xsave2 && *xsave2 > 4096) vm.xsave_size = static_cast<size_t>(*xsave2);
   return {};
 }
 
-Result<void> setup_memory(MicroVm& vm, uint64_t mem_bytes) {
-  ASSIGN_OR_RETURN(vm.memory, GuestMemory::create_anonymous(ram_regions_for(mem_bytes)));
+// Anonymous memory for a boot, or the snapshot's memory file (`memory_fd`) for a restore.
+Result<void> setup_memory(MicroVm& vm, const std::vector<MemoryRegionSpec>& regions, int memory_fd,
+                          bool track_dirty) {
+  if (memory_fd >= 0) {
+    ASSIGN_OR_RETURN(vm.memory, GuestMemory::create_from_file(regions, memory_fd));
+  } else {
+    ASSIGN_OR_RETURN(vm.memory, GuestMemory::create_anonymous(regions));
+  }
+  if (track_dirty) vm.memory->enable_dirty_tracking();
   uint32_t slot = 0;
   for (const auto& r : vm.memory->regions())
-    TRY(vm.vm_fd->set_user_memory_region(slot++, r.guest_addr(), r.size(), r.host()));
+    TRY(vm.vm_fd->set_user_memory_region(slot++, r.guest_addr(), r.size(), r.host(), track_dirty));
   return {};
 }
 
@@ -315,6 +431,34 @@ Result<std::string> setup_drives(VirtioManager& virtio, const std::vector<DriveC
   return root_arg;
 }
 
+// What a booted and a restored VM share: KVM, memory, and the devices on their buses, which
+// are frozen. Returns the root= argument for the kernel command line (see setup_drives()).
+Result<std::string> assemble(MicroVm& vm, const VmOptions& opts, const std::vector<MemoryRegionSpec>& regions,
+                             int memory_fd) {
+  const VmConfig& cfg = vm.config;
+  TRY(setup_kvm(vm));
+  TRY(setup_memory(vm, regions, memory_fd, cfg.machine.track_dirty_pages));
+  TRY(setup_legacy_devices(vm, opts));
+  vm.virtio = std::make_unique<VirtioManager>(*vm.vm_fd, *vm.memory, vm.mmio, *vm.loop);
+  ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm.virtio, cfg.drives, &vm.blocks));
+  TRY(setup_network(*vm.virtio, cfg.network_interfaces, &vm.nets));
+  if (cfg.vsock) {
+    const VirtioVsockConfig vc = vsock_device_config(*cfg.vsock);
+    std::shared_ptr<VirtioVsock> vsock;
+    auto added = vm.virtio->add("vsock", [&vc, &vsock](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
+      ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> dev, VirtioVsock::create(vc, events));
+      vsock = std::move(dev);
+      return std::shared_ptr<VirtioDevice>(vsock);
+    });
+    if (!added) return added.error();
+    vm.vsock = std::move(vsock);
+    vm.vsock_transport = *added;
+  }
+  vm.pio.freeze();
+  vm.mmio.freeze();
+  return root_arg;
+}
+
 Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSignal& exit) {
   const VmConfig& cfg = opts.config;
   if (!cfg.boot_source) return make_error("no boot-source given: a kernel is required");
@@ -322,9 +466,9 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
   const BootSourceConfig& boot = *cfg.boot_source;
 
   auto vm = std::make_unique<MicroVm>(loop, exit);
+  vm->config = cfg;
   vm->console_in_fd = opts.console_in_fd;
-  TRY(setup_kvm(*vm));
-  TRY(setup_memory(*vm, cfg.machine.mem_size_mib << 20));
+  ASSIGN_OR_RETURN(std::string root_arg, assemble(*vm, opts, ram_regions_for(cfg.machine.mem_size_mib << 20), -1));
   const GuestMemory& mem = *vm->memory;
 
   auto image = read_file(boot.kernel_image_path, kMaxKernelFileSize);
@@ -350,19 +494,6 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
     info.initrd = InitrdPlacement{*addr, initrd->size()};
   }
 
-  TRY(setup_legacy_devices(*vm, opts));
-  vm->virtio = std::make_unique<VirtioManager>(*vm->vm_fd, mem, vm->mmio, *vm->loop);
-  ASSIGN_OR_RETURN(std::string root_arg, setup_drives(*vm->virtio, cfg.drives, &vm->blocks));
-  TRY(setup_network(*vm->virtio, cfg.network_interfaces, &vm->nets));
-  if (cfg.vsock) {
-    const VirtioVsockConfig vc = vsock_device_config(*cfg.vsock);
-    auto added = vm->virtio->add("vsock", [&vc](EventRegistrar& events) -> Result<std::shared_ptr<VirtioDevice>> {
-      ASSIGN_OR_RETURN(std::unique_ptr<VirtioVsock> dev, VirtioVsock::create(vc, events));
-      return std::shared_ptr<VirtioDevice>(std::move(dev));
-    });
-    if (!added) return added.error();
-  }
-
   std::string cmdline = boot.boot_args.value_or(kDefaultBootArgs);
   if (!root_arg.empty()) cmdline += " " + root_arg;
   auto cmdline_addr = write_cmdline(mem, cmdline, cmdline_max);
@@ -385,9 +516,6 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
     ASSIGN_OR_RETURN(boot_info_addr, write_zero_page(mem, info));
   }
 
-  vm->pio.freeze();
-  vm->mmio.freeze();
-
   ASSIGN_OR_RETURN(auto supported, vm->kvm->supported_cpuid());
   for (uint32_t i = 0; i < cfg.machine.vcpu_count; ++i) {
     ASSIGN_OR_RETURN(VcpuFd fd, vm->vm_fd->create_vcpu(i));
@@ -398,10 +526,84 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
   return std::unique_ptr<Vm>(std::move(vm));
 }
 
+// The snapshot's configuration with the load request's overrides applied: a clone gets its own
+// tap and vsock socket.
+Result<VmConfig> restored_config(const MicrovmState& state, const SnapshotLoadParams& params) {
+  VmConfig cfg = state.config;
+  for (const auto& o : params.network_overrides) {
+    auto it = std::find_if(cfg.network_interfaces.begin(), cfg.network_interfaces.end(),
+                           [&](const NetworkInterfaceConfig& n) { return n.iface_id == o.iface_id; });
+    if (it == cfg.network_interfaces.end())
+      return make_error("network_overrides: the snapshot has no network interface '" + o.iface_id + "'");
+    it->host_dev_name = o.host_dev_name;
+  }
+  if (params.vsock_override) {
+    if (!cfg.vsock) return make_error("vsock_override: the snapshot has no vsock device");
+    cfg.vsock->uds_path = params.vsock_override->uds_path;
+  }
+  cfg.machine.track_dirty_pages = params.track_dirty_pages;
+  TRY(validate_machine_config(cfg.machine, host_memory_bytes()));
+  if (state.memory_regions != ram_regions_for(cfg.machine.mem_size_mib << 20))
+    return make_error("the snapshot's memory layout does not match its " + std::to_string(cfg.machine.mem_size_mib) +
+                      " MiB machine config");
+  return cfg;
+}
+
+Result<std::unique_ptr<Vm>> restore(const SnapshotLoadParams& params, const VmOptions& opts, EventLoop& loop,
+                                    ExitSignal& exit, VmConfig* config) {
+  if (params.mem_backend.backend_type != MemBackendType::kFile)
+    return make_error("mem_backend: only the File backend is supported");
+  auto payload = read_state_file(params.snapshot_path);
+  if (!payload) return with_context("snapshot_path", payload.error());
+  auto state = decode_microvm_state(*payload);
+  if (!state) return with_context("snapshot " + params.snapshot_path, state.error());
+  ASSIGN_OR_RETURN(VmConfig cfg, restored_config(*state, params));
+
+  const std::string& mem_path = params.mem_backend.backend_path;
+  // Read-only is enough: the mapping is private, the guest's writes never reach the file.
+  UniqueFd mem_fd(::open(mem_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mem_fd.valid()) return with_context("mem_backend.backend_path", errno_error("cannot open " + mem_path));
+
+  auto vm = std::make_unique<MicroVm>(loop, exit);
+  vm->config = cfg;
+  vm->console_in_fd = opts.console_in_fd;
+  auto assembled = assemble(*vm, opts, state->memory_regions, mem_fd.get());
+  if (!assembled) return with_context("snapshot " + params.snapshot_path, assembled.error());
+
+  for (uint32_t i = 0; i < cfg.machine.vcpu_count; ++i) {
+    ASSIGN_OR_RETURN(VcpuFd fd, vm->vm_fd->create_vcpu(i));
+    auto r = restore_vcpu_state(fd, state->vcpus[i], vm->xsave_size);
+    if (!r) return with_context("restoring vCPU " + std::to_string(i), r.error());
+    vm->vcpus.push_back(std::make_unique<Vcpu>(std::move(fd), vm->pio, vm->mmio, *vm->exit));
+  }
+  // After the vCPUs: KVM recomputes every vCPU's kvmclock from the VM clock set here.
+  auto vm_state = restore_vm_state(*vm->vm_fd, state->vm, params.clock_realtime);
+  if (!vm_state) return with_context("restoring the VM state", vm_state.error());
+  auto serial = vm->serial->restore_state(state->serial);
+  if (!serial) return with_context("restoring the serial port", serial.error());
+  auto i8042 = vm->i8042->restore_state(state->i8042);
+  if (!i8042) return with_context("restoring the i8042", i8042.error());
+  auto devices = vm->virtio->restore_states(state->virtio);
+  if (!devices) return with_context("restoring the virtio devices", devices.error());
+  // Connections of the snapshotted VM do not exist here: the guest drops its own on the
+  // transport reset event (virtio 1.2 §5.10.6.7).
+  if (vm->vsock_transport) vm->vsock_transport->process_device_event(VirtioVsock::kTransportResetEvent);
+  // Pages the restore itself wrote (device rings) belong to this VM, not to a later diff.
+  if (vm->memory->dirty_tracking()) (void)vm->take_dirty_pages({});
+  *config = std::move(cfg);
+  log_info("restored the microVM from " + params.snapshot_path);
+  return std::unique_ptr<Vm>(std::move(vm));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options, EventLoop& loop, ExitSignal& exit) {
   return build(options, loop, exit);
+}
+
+Result<std::unique_ptr<Vm>> restore_vm(const SnapshotLoadParams& params, const VmOptions& options, EventLoop& loop,
+                                       ExitSignal& exit, VmConfig* config) {
+  return restore(params, options, loop, exit, config);
 }
 
 }  // namespace ember

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vmm/config/vm_config.h"
+#include "vmm/metrics/vm_counters.h"
 #include "vmm/util/result.h"
 
 namespace ember {
@@ -45,11 +46,25 @@ class Vm {
                                                               const std::optional<RateLimiterConfig>& tx) = 0;
   // Stops and joins the vCPUs and gives the terminal back; the VM cannot run again.
   virtual void stop() = 0;
+  // PUT /snapshot/create, on a paused VM: the state file and the memory file (Full: all of
+  // it; Diff: the pages written since the previous snapshot, which needs track_dirty_pages).
+  // Both files are written atomically; on error the VM is unchanged and stays paused.
+  [[nodiscard]] virtual Result<void> create_snapshot(const SnapshotCreateParams& params) = 0;
+  // What the vCPUs and virtio devices have counted so far, for metrics. Any thread; still
+  // answers after stop().
+  [[nodiscard]] virtual VmCounters counters() const = 0;
 };
 
 // Builds everything up to (not including) the first KVM_RUN. `loop` and `exit` must outlive
 // the VM.
 [[nodiscard]] Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options, EventLoop& loop,
                                                    ExitSignal& exit);
+
+// PUT /snapshot/load: rebuilds the VM a snapshot was taken of (its configuration with the
+// request's overrides), maps the memory file privately and puts every vCPU and device back in
+// its saved state; not started. `options.config` is ignored: the configuration the VM got is
+// returned in `config`.
+[[nodiscard]] Result<std::unique_ptr<Vm>> restore_vm(const SnapshotLoadParams& params, const VmOptions& options,
+                                                     EventLoop& loop, ExitSignal& exit, VmConfig* config);
 
 }  // namespace ember

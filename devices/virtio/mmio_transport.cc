@@ -371,6 +371,11 @@ void VirtioMmioTransport::process_queue_locked(uint32_t index) {
   if (!r) fail_device(with_context("queue " + std::to_string(index), r.error()));
 }
 
+void VirtioMmioTransport::quiesce() {
+  std::lock_guard<std::mutex> guard(lock_);
+  if (active_) device_->quiesce();
+}
+
 void VirtioMmioTransport::notify_queue(uint32_t index) {
   std::lock_guard<std::mutex> guard(lock_);
   process_queue_locked(index);

@@ -78,6 +78,8 @@ class VirtioMmioTransport final : public BusDevice {
   // A device backend event (see VirtioDevice::process_event), VMM thread.
   void process_device_event(uint32_t event_id);
 
+  // See VirtioDevice::quiesce(); does nothing unless the device is active.
+  void quiesce();
   [[nodiscard]] State save_state() const;
   // Puts the transport and device into a saved state, re-activating the device when the
   // state has DRIVER_OK. On failure the transport and device are left reset.

@@ -45,17 +45,20 @@ class VirtQueue {
  public:
   static constexpr uint16_t kDefaultMaxSize = 256;
 
-  // What a snapshot keeps of a queue. Trivially copyable; flags are bytes holding 0 or 1.
+  // What a snapshot keeps of a queue. Trivially copyable with no padding (written to files as
+  // it lies in memory); flags are bytes holding 0 or 1.
   struct State {
     uint16_t size;
     uint8_t ready;
     uint8_t event_idx;      // VIRTIO_F_EVENT_IDX negotiated
     uint8_t indirect_desc;  // VIRTIO_F_INDIRECT_DESC negotiated
+    uint8_t reserved[3];
     uint64_t desc_table;
     uint64_t avail_ring;
     uint64_t used_ring;
     uint16_t next_avail;
     uint16_t next_used;
+    uint8_t reserved2[4];
   };
 
   // `max_size` is what QueueNumMax reports: a power of two no larger than 32768.
@@ -95,6 +98,9 @@ class VirtQueue {
   // or when the queue is not ready or not activated. An error means the driver broke the
   // queue (bad index, loop, buffer outside memory, ...): the device must stop using it.
   [[nodiscard]] Result<bool> pop(DescriptorChain* out);
+  // Gives back the chain the last pop() returned, not used yet: the next pop() returns it
+  // again. For a device that must not hold a chain across a snapshot.
+  void undo_pop() { --next_avail_; }
 
   // Returns a chain to the driver: `len` is how many bytes the device wrote into its
   // device-writable buffers (§2.7.8). Publishes the new used index.

@@ -61,6 +61,10 @@ class VirtioDevice {
   // Back to the state before activate(): forget memory, queues and the interrupt. Also called
   // on a device that is not active (a driver resetting early), where it changes nothing.
   virtual void reset() = 0;
+  // The VM is paused for a snapshot: finish the requests the device has taken from its queues
+  // and hand them back to the driver (or put them back on the queue), so the saved queue
+  // indices account for every chain. Only called while active.
+  virtual void quiesce() {}
 
   // Device-specific state for snapshots, as bytes the device itself defines and checks.
   // restore_device_state() runs on a reset device, before the transport re-activates it.

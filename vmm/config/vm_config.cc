@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace ember {
@@ -91,6 +92,14 @@ Result<MachineConfig> parse_machine_config(const json& o) {
     if (h != "None") return make_error("machine-config.huge_pages '" + h + "' is not supported (only \"None\")");
   }
   return m;
+}
+
+bool is_valid_device_id(std::string_view id) {
+  constexpr size_t kMaxIdLength = 64;
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 uint64_t host_memory_bytes() {

@@ -47,6 +47,10 @@ inline constexpr const char* kDefaultBootArgs =
 [[nodiscard]] Result<BootSourceConfig> parse_boot_source(const nlohmann::json& obj);
 [[nodiscard]] Result<MachineConfig> parse_machine_config(const nlohmann::json& obj);
 
+// Drive and interface ids end up in file names, metrics keys and log lines: 1 to 64 letters,
+// digits or underscores.
+[[nodiscard]] bool is_valid_device_id(std::string_view id);
+
 // Physical memory plus swap of this host: the most guest memory a VM may ask for.
 [[nodiscard]] uint64_t host_memory_bytes();
 

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 #include <type_traits>
 
 #include "api/response.h"
+#include "api/server.h"
 #include "vmm/device_configs.h"
+#include "vmm/seccomp/confined_start.h"
 #include "vmm/util/errno_error.h"
 #include "vmm/util/log.h"
 
@@ -66,7 +69,30 @@ Result<std::unique_ptr<Vmm>> Vmm::create(const VmmOptions& options) {
   TRY(vmm->loop_->add(vmm->queue_->fd(), EPOLLIN, [self](uint32_t) {
     self->queue_->drain([self](const VmmAction& a) { return self->handle(a); });
   }));
+
+  Metrics::Sources sources;
+  sources.api_server = [self]() -> std::optional<ApiServerStats> {
+    if (self->api_server_ == nullptr) return std::nullopt;
+    return self->api_server_->stats();
+  };
+  sources.vm = [self]() -> std::optional<VmCounters> {
+    if (!self->vm_) return std::nullopt;
+    return self->vm_->counters();
+  };
+  vmm->metrics_ = std::make_unique<Metrics>(*vmm->loop_, std::move(sources), options.start_time);
   return vmm;
+}
+
+void Vmm::attach_api_server(const ApiServer& server) {
+  api_server_ = &server;
+  const auto wall = std::chrono::steady_clock::now() - options_.start_time;
+  // CLOCK_PROCESS_CPUTIME_ID counts from exec: the CPU the process spent getting here.
+  timespec cpu{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+  metrics_->set_startup_time(std::chrono::duration_cast<std::chrono::microseconds>(wall),
+                             std::chrono::seconds(cpu.tv_sec) +
+                                 std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::nanoseconds(cpu.tv_nsec)));
 }
 
 Vmm::~Vmm() {
@@ -81,6 +107,9 @@ int Vmm::run() {
   }
   queue_->close();
   if (vm_) vm_->stop();
+  // The last line, with the vCPUs joined: nothing they counted is left out.
+  if (auto flushed = metrics_->flush(); !flushed) log_warn("metrics: the final flush failed: " + flushed.error().message);
+  api_server_ = nullptr;  // the caller stops the server after run()
   const int code = exit_->code();
   if (code == kExitOk) log_info("VM ended: " + exit_->reason());
   else log_error("VM ended: " + exit_->reason());
@@ -92,7 +121,13 @@ ApiReply Vmm::handle(const VmmAction& action) {
   bool handled = false;
   ApiReply reply = common(action, &handled);
   if (handled) return reply;
-  return vm_ ? runtime(action) : preboot(action);
+  if (vm_) return runtime(action);
+  reply = preboot(action);
+  const bool boot_specific = as<PutMachineConfig>(action) || as<PatchMachineConfig>(action) ||
+                             as<PutBootSource>(action) || as<PutDrive>(action) ||
+                             as<PutNetworkInterface>(action) || as<PutVsock>(action);
+  if (boot_specific && reply.status < 300) boot_configured_ = true;
+  return reply;
 }
 
 // Actions answered the same way before and after InstanceStart.
@@ -115,12 +150,9 @@ ApiReply Vmm::common(const VmmAction& action, bool* handled) {
     full.vsock = config_.vsock;
     full.network_interfaces = config_.network_interfaces;
     full.logger = logger_;
+    full.metrics = metrics_->config();
     return reply_json(vm_config_json(full));
   }
-  if (as<CreateSnapshot>(action) || as<LoadSnapshot>(action))
-    return reply_error("snapshots are not supported by this ember build yet");
-  if (as<PutMetrics>(action) || as<FlushMetrics>(action))
-    return reply_error("metrics are not supported by this ember build yet");
   *handled = false;
   return {};
 }
@@ -163,13 +195,20 @@ ApiReply Vmm::preboot(const VmmAction& action) {
     return reply_no_content();
   }
   if (const auto* a = as<PutLogger>(action)) return put_logger(a->config);
+  if (const auto* a = as<PutMetrics>(action)) return put_metrics(a->config);
   if (as<InstanceStart>(action)) return start_instance();
-  if (as<PatchDrive>(action) || as<PatchVm>(action) || as<SendCtrlAltDel>(action))
+  if (const auto* a = as<LoadSnapshot>(action)) return load_snapshot(a->params);
+  if (as<CreateSnapshot>(action)) return reply_error("snapshot/create: there is no microVM yet (InstanceStart or snapshot/load first)");
+  if (as<PatchDrive>(action) || as<PatchVm>(action) || as<SendCtrlAltDel>(action) || as<FlushMetrics>(action))
     return reply_error(kNotBeforeStart);
   return reply_error(std::string(action_name(action)) + " is not supported");
 }
 
 ApiReply Vmm::runtime(const VmmAction& action) {
+  if (const auto* a = as<CreateSnapshot>(action)) return create_snapshot(a->params);
+  if (as<LoadSnapshot>(action))
+    return reply_error("snapshot/load: a snapshot can only be loaded into a fresh ember, before InstanceStart");
+  if (as<FlushMetrics>(action)) return flush_metrics();
   if (const auto* a = as<PatchVm>(action)) {
     if (a->state == RequestedVmState::kPaused) {
       if (!paused_) vm_->pause();
@@ -262,6 +301,52 @@ ApiReply Vmm::put_logger(const LoggerConfig& logger) {
   return reply_no_content();
 }
 
+ApiReply Vmm::put_metrics(const MetricsConfig& metrics) {
+  auto configured = metrics_->configure(metrics);
+  if (!configured) return reply_error(configured.error().message);
+  return reply_no_content();
+}
+
+ApiReply Vmm::flush_metrics() {
+  auto flushed = metrics_->flush();
+  if (!flushed) return reply_error("FlushMetrics: " + flushed.error().message);
+  return reply_no_content();
+}
+
+ApiReply Vmm::create_snapshot(const SnapshotCreateParams& params) {
+  if (!paused_) return reply_error("snapshot/create: the microVM must be paused first (PATCH /vm {\"state\": \"Paused\"})");
+  const auto started = std::chrono::steady_clock::now();
+  auto r = vm_->create_snapshot(params);
+  if (!r) return reply_error("snapshot/create: " + r.error().message);
+  log_info("snapshot written to " + params.snapshot_path + " and " + params.mem_file_path + " in " +
+           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count()) +
+           " us");
+  return reply_no_content();
+}
+
+ApiReply Vmm::load_snapshot(const SnapshotLoadParams& params) {
+  // As Firecracker: a snapshot brings its own machine and devices.
+  if (boot_configured_)
+    return reply_error("snapshot/load: loading a snapshot is not allowed after configuring boot-specific resources");
+  VmOptions opts;
+  opts.console_out_fd = options_.console_out_fd;
+  opts.console_in_fd = options_.console_in_fd;
+  opts.start_time = options_.start_time;
+  VmConfig restored;
+  auto vm = restore_vm(params, opts, *loop_, *exit_, &restored);
+  if (!vm) return reply_error("snapshot/load: " + vm.error().message);
+  vm_ = std::move(vm).value();
+  config_ = std::move(restored);
+  if (auto confined = seccomp::start_vm_confined(*vm_, /*leave_paused=*/!params.resume_vm); !confined) {
+    vm_->stop();
+    vm_.reset();
+    return reply_error("snapshot/load: " + confined.error().message);
+  }
+  paused_ = !params.resume_vm;
+  log_info(params.resume_vm ? "VM restored and resumed" : "VM restored, paused");
+  return reply_no_content();
+}
+
 ApiReply Vmm::start_instance() {
   if (!config_.boot_source) return reply_error("InstanceStart: no boot-source is configured");
   VmOptions opts;
@@ -273,7 +358,12 @@ ApiReply Vmm::start_instance() {
   auto vm = build_vm(opts, *loop_, *exit_);
   if (!vm) return reply_error("InstanceStart: " + vm.error().message);
   vm_ = std::move(vm).value();
-  vm_->start();
+  // From here on the VMM thread runs under its seccomp filter; no guest code runs before.
+  if (auto confined = seccomp::start_vm_confined(*vm_); !confined) {
+    vm_->stop();
+    vm_.reset();
+    return reply_error("InstanceStart: " + confined.error().message);
+  }
   log_info("VM started");
   return reply_no_content();
 }

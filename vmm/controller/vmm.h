@@ -14,11 +14,14 @@
 #include "vmm/config/vm_config.h"
 #include "vmm/controller/action_queue.h"
 #include "vmm/event_loop.h"
+#include "vmm/metrics/metrics.h"
 #include "vmm/util/unique_fd.h"
 #include "vmm/vm.h"
 #include "vmm/vm_exit.h"
 
 namespace ember {
+
+class ApiServer;
 
 struct VmmOptions {
   std::string instance_id = "anonymous-instance";
@@ -39,6 +42,9 @@ class Vmm {
   [[nodiscard]] ApiReply handle(const VmmAction& action);
   // What the API server calls; actions reach handle() through the event loop.
   [[nodiscard]] ApiHandler& api_handler() { return *queue_; }
+  // The API server whose counters the metrics report; it must outlive run(). Call it once
+  // the socket is ready: that moment is the metrics' process start-up time.
+  void attach_api_server(const ApiServer& server);
   // Serves until the microVM ends or a termination signal arrives; returns the exit status.
   [[nodiscard]] int run();
 
@@ -48,9 +54,13 @@ class Vmm {
   ApiReply runtime(const VmmAction& action);
   ApiReply common(const VmmAction& action, bool* handled);
   ApiReply start_instance();
+  ApiReply create_snapshot(const SnapshotCreateParams& params);
+  ApiReply load_snapshot(const SnapshotLoadParams& params);
   ApiReply put_drive(const DriveConfig& drive);
   ApiReply put_network_interface(const NetworkInterfaceConfig& iface);
   ApiReply put_logger(const LoggerConfig& logger);
+  ApiReply put_metrics(const MetricsConfig& metrics);
+  ApiReply flush_metrics();
 
   VmmOptions options_;
   std::optional<EventLoop> loop_;
@@ -62,6 +72,12 @@ class Vmm {
   std::optional<LoggerConfig> logger_;
   std::unique_ptr<Vm> vm_;
   bool paused_ = false;
+  // A boot-specific resource (machine, kernel, drive, interface, vsock) was configured: a
+  // snapshot can no longer be loaded.
+  bool boot_configured_ = false;
+  const ApiServer* api_server_ = nullptr;
+  // After the loop and the VM: goes first, taking its timer off the loop.
+  std::unique_ptr<Metrics> metrics_;
 };
 
 }  // namespace ember

@@ -38,8 +38,22 @@ class VmFd {
   [[nodiscard]] Result<void> set_identity_map_addr(uint64_t addr) const;
   [[nodiscard]] Result<void> create_irqchip() const;
   [[nodiscard]] Result<void> create_pit2() const;
+  // `log_dirty`: KVM records the pages the guest writes (KVM_MEM_LOG_DIRTY_PAGES).
   [[nodiscard]] Result<void> set_user_memory_region(uint32_t slot, uint64_t guest_addr,
-                                                    uint64_t size, void* host) const;
+                                                    uint64_t size, void* host,
+                                                    bool log_dirty = false) const;
+  // The pages of `slot` written since the previous call (one bit per 4 KiB page, `pages` bits),
+  // and clears them.
+  [[nodiscard]] Result<std::vector<uint64_t>> get_dirty_log(uint32_t slot, uint64_t pages) const;
+  // In-kernel device state for snapshots. `chip`: KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC.
+  [[nodiscard]] Result<kvm_irqchip> get_irqchip(uint32_t chip) const;
+  [[nodiscard]] Result<void> set_irqchip(const kvm_irqchip& chip) const;
+  [[nodiscard]] Result<kvm_pit_state2> get_pit2() const;
+  [[nodiscard]] Result<void> set_pit2(const kvm_pit_state2& pit) const;
+  [[nodiscard]] Result<kvm_clock_data> get_clock() const;
+  [[nodiscard]] Result<void> set_clock(const kvm_clock_data& clock) const;
+  // KVM_CHECK_EXTENSION on the VM (some answers, e.g. KVM_CAP_XSAVE2's size, are per VM).
+  [[nodiscard]] Result<int> check_extension(int cap) const;
   [[nodiscard]] Result<void> register_irqfd(int event_fd, uint32_t gsi) const;
   // Without datamatch when `datamatch` is empty; the address is an MMIO address unless `pio`.
   [[nodiscard]] Result<void> register_ioeventfd(int event_fd, uint64_t addr, uint32_t len,
@@ -81,10 +95,27 @@ class VcpuFd {
   [[nodiscard]] Result<kvm_sregs> get_sregs() const;
   [[nodiscard]] Result<void> set_sregs(const kvm_sregs& s) const;
   [[nodiscard]] Result<void> set_fpu(const kvm_fpu& f) const;
+  [[nodiscard]] Result<std::vector<kvm_cpuid_entry2>> get_cpuid() const;
   [[nodiscard]] Result<void> set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const;
+  // Reads the MSRs of `indices` that KVM can read; the ones it refuses are left out.
+  [[nodiscard]] Result<std::vector<kvm_msr_entry>> get_msrs(const std::vector<uint32_t>& indices) const;
   [[nodiscard]] Result<void> set_msrs(const std::vector<kvm_msr_entry>& entries) const;
   [[nodiscard]] Result<kvm_lapic_state> get_lapic() const;
   [[nodiscard]] Result<void> set_lapic(const kvm_lapic_state& l) const;
+  // The XSAVE area, `size` bytes (4096, or KVM_CAP_XSAVE2's answer when larger).
+  [[nodiscard]] Result<std::vector<uint8_t>> get_xsave(size_t size) const;
+  [[nodiscard]] Result<void> set_xsave(const std::vector<uint8_t>& area) const;
+  [[nodiscard]] Result<kvm_xcrs> get_xcrs() const;
+  [[nodiscard]] Result<void> set_xcrs(const kvm_xcrs& x) const;
+  [[nodiscard]] Result<kvm_vcpu_events> get_vcpu_events() const;
+  [[nodiscard]] Result<void> set_vcpu_events(const kvm_vcpu_events& e) const;
+  [[nodiscard]] Result<kvm_mp_state> get_mp_state() const;
+  [[nodiscard]] Result<void> set_mp_state(const kvm_mp_state& m) const;
+  [[nodiscard]] Result<kvm_debugregs> get_debugregs() const;
+  [[nodiscard]] Result<void> set_debugregs(const kvm_debugregs& d) const;
+  // Tells a guest using kvmclock that it was paused, so its watchdogs do not fire on resume.
+  // Fails (harmlessly) when the guest has not enabled kvmclock.
+  [[nodiscard]] Result<void> kvmclock_ctrl() const;
 
  private:
   friend class VmFd;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "devices/virtio/block/sync_engine.h"
@@ -34,8 +35,12 @@ bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 struct SavedBlockState {
   uint64_t capacity_sectors;
   uint8_t read_only;
-  uint8_t reserved[7];
+  uint8_t has_limiter;  // 0 or 1
+  uint8_t reserved[6];
+  RateLimiter::State limiter;  // its budgets, so a restored drive does not start with full buckets
 };
+static_assert(std::is_trivially_copyable_v<SavedBlockState>);
+static_assert(std::has_unique_object_representations_v<SavedBlockState>, "no padding");
 
 }  // namespace
 
@@ -161,7 +166,34 @@ void VirtioBlock::reset() {
   if (limiter_ != nullptr) limiter_->cancel_timer();
 }
 
+void VirtioBlock::quiesce() {
+  std::lock_guard<std::mutex> guard(lock_);
+  if (queue_ == nullptr) return;
+  engine_->drain();
+  bool used = false;
+  auto done = complete_finished(&used);
+  notify_if_needed(used);
+  if (!done) log_problem("while pausing for a snapshot: " + done.error().message);
+  if (held_) {
+    queue_->undo_pop();
+    held_ = false;
+  }
+}
+
 Result<void> VirtioBlock::process_queue(uint16_t index) {
+  return count_queue_error(serve_queue(index));
+}
+
+Result<void> VirtioBlock::process_event(uint32_t event_id) {
+  return count_queue_error(serve_event(event_id));
+}
+
+Result<void> VirtioBlock::count_queue_error(Result<void> result) {
+  if (!result.ok()) counters_.queue_errors.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+Result<void> VirtioBlock::serve_queue(uint16_t index) {
   std::lock_guard<std::mutex> guard(lock_);
   if (queue_ == nullptr) return {};
   if (index != 0) return make_error("virtio-block has no queue " + std::to_string(index));
@@ -171,7 +203,7 @@ Result<void> VirtioBlock::process_queue(uint16_t index) {
   return {};
 }
 
-Result<void> VirtioBlock::process_event(uint32_t event_id) {
+Result<void> VirtioBlock::serve_event(uint32_t event_id) {
   std::lock_guard<std::mutex> guard(lock_);
   if (queue_ == nullptr) return {};
   bool used = false;
@@ -346,6 +378,7 @@ VirtioBlockCounters VirtioBlock::counters() const {
   out.io_errors = c.io_errors.load(std::memory_order_relaxed);
   out.unsupported = c.unsupported.load(std::memory_order_relaxed);
   out.rate_limited = c.rate_limited.load(std::memory_order_relaxed);
+  out.queue_errors = c.queue_errors.load(std::memory_order_relaxed);
   return out;
 }
 
@@ -419,6 +452,10 @@ std::vector<uint8_t> VirtioBlock::save_device_state() const {
   SavedBlockState s{};
   s.capacity_sectors = disk_info_.capacity_sectors;
   s.read_only = disk_info_.read_only ? 1 : 0;
+  if (limiter_ != nullptr) {
+    s.has_limiter = 1;
+    s.limiter = limiter_->save_state();
+  }
   std::vector<uint8_t> bytes(sizeof s);
   std::memcpy(bytes.data(), &s, sizeof s);
   return bytes;
@@ -439,6 +476,8 @@ Result<void> VirtioBlock::restore_device_state(std::span<const uint8_t> bytes) {
                       std::to_string(s.capacity_sectors));
   if (s.read_only != (disk_info_.read_only ? 1 : 0))
     return make_error("disk " + disk_.path() + " read-only setting differs from the snapshot's");
+  if (s.has_limiter > 1) return make_error("virtio-block state has a bad rate limiter flag");
+  if (s.has_limiter == 1 && limiter_ != nullptr) TRY(limiter_->restore_state(s.limiter));
   return {};
 }
 

@@ -37,6 +37,7 @@
 #include "devices/event_registrar.h"
 #include "devices/rate_limiter/clock.h"
 #include "devices/rate_limiter/rate_limiter.h"
+#include "devices/virtio/block/block_counters.h"
 #include "devices/virtio/block/block_engine.h"
 #include "devices/virtio/block/block_request.h"
 #include "devices/virtio/block/raw_file.h"
@@ -57,19 +58,6 @@ struct VirtioBlockConfig {
   BlockEngineKind engine = BlockEngineKind::kSync;
   // No bucket (the default): unlimited. A real limit needs an EventRegistrar (see create()).
   RateLimiterLimits rate_limiter;
-};
-
-// Request counters, for metrics.
-struct VirtioBlockCounters {
-  uint64_t read_requests = 0;   // IN requests that succeeded
-  uint64_t write_requests = 0;  // OUT requests that succeeded
-  uint64_t flush_requests = 0;
-  uint64_t get_id_requests = 0;
-  uint64_t read_bytes = 0;
-  uint64_t write_bytes = 0;
-  uint64_t io_errors = 0;    // requests answered VIRTIO_BLK_S_IOERR (malformed or failed)
-  uint64_t unsupported = 0;  // requests answered VIRTIO_BLK_S_UNSUPP
-  uint64_t rate_limited = 0;  // times the rate limiter held a request back
 };
 
 class VirtioBlock final : public VirtioDevice {
@@ -114,6 +102,9 @@ class VirtioBlock final : public VirtioDevice {
   [[nodiscard]] Result<void> process_queue(uint16_t index) override;
   [[nodiscard]] Result<void> process_event(uint32_t event_id) override;
   void reset() override;
+  // Waits for the requests the engine runs and returns them to the driver; a request held by
+  // the rate limiter goes back on the queue.
+  void quiesce() override;
   [[nodiscard]] std::vector<uint8_t> save_device_state() const override;
   [[nodiscard]] Result<void> restore_device_state(std::span<const uint8_t> bytes) override;
 
@@ -152,8 +143,13 @@ class VirtioBlock final : public VirtioDevice {
   struct Counters {
     std::atomic<uint64_t> read_requests{0}, write_requests{0}, flush_requests{0},
         get_id_requests{0}, read_bytes{0}, write_bytes{0}, io_errors{0}, unsupported{0},
-        rate_limited{0};
+        rate_limited{0}, queue_errors{0};
   };
+  // Counts a failed queue or event run (the transport then stops the device) and passes the
+  // result on.
+  [[nodiscard]] Result<void> count_queue_error(Result<void> result);
+  [[nodiscard]] Result<void> serve_queue(uint16_t index);
+  [[nodiscard]] Result<void> serve_event(uint32_t event_id);
 
   [[nodiscard]] Result<void> process_requests(bool* used);
   // Whether the rate limiter lets request_ run now (takes its tokens if so).

@@ -251,13 +251,26 @@ void VirtioNet::reset() {
 }
 
 Result<void> VirtioNet::process_queue(uint16_t index) {
+  return count_queue_error(serve_queue(index));
+}
+
+Result<void> VirtioNet::process_event(uint32_t event_id) {
+  return count_queue_error(serve_event(event_id));
+}
+
+Result<void> VirtioNet::count_queue_error(Result<void> result) {
+  if (!result.ok()) counters_.queue_errors.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+Result<void> VirtioNet::serve_queue(uint16_t index) {
   if (mem_ == nullptr) return {};
   if (index == kRxQueue) return process_rx();  // the driver added receive buffers
   if (index == kTxQueue) return process_tx();
   return make_error("virtio-net has no queue " + std::to_string(index));
 }
 
-Result<void> VirtioNet::process_event(uint32_t event_id) {
+Result<void> VirtioNet::serve_event(uint32_t event_id) {
   if (mem_ == nullptr) return {};
   switch (event_id) {
     case kBackendEvent:
@@ -483,6 +496,7 @@ VirtioNetCounters VirtioNet::counters() const {
   out.tx_dropped = get(c.tx_dropped);
   out.tx_errors = get(c.tx_errors);
   out.tx_rate_limited = get(c.tx_rate_limited);
+  out.queue_errors = get(c.queue_errors);
   return out;
 }
 

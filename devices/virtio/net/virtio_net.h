@@ -40,6 +40,7 @@
 #include "devices/event_registrar.h"
 #include "devices/rate_limiter/rate_limiter.h"
 #include "devices/virtio/net/net_backend.h"
+#include "devices/virtio/net/net_counters.h"
 #include "devices/virtio/queue.h"
 #include "devices/virtio/virtio_device.h"
 
@@ -55,21 +56,6 @@ struct VirtioNetConfig {
   RateLimiterLimits rx_rate_limiter;
   RateLimiterLimits tx_rate_limiter;
   uint16_t queue_size = VirtQueue::kDefaultMaxSize;  // both queues; a power of two, 2 to 32768
-};
-
-// Counters, for metrics. Bytes are frame bytes, the 12-byte virtio header not included.
-struct VirtioNetCounters {
-  uint64_t rx_packets = 0;       // frames delivered to the guest
-  uint64_t rx_bytes = 0;
-  uint64_t rx_dropped = 0;       // frames read from the backend and thrown away (too long for
-                                 // the guest's chain, shorter than the header)
-  uint64_t rx_errors = 0;        // backend read failures, malformed receive chains
-  uint64_t rx_rate_limited = 0;  // times the rx limiter held a frame back
-  uint64_t tx_packets = 0;       // frames the backend took
-  uint64_t tx_bytes = 0;
-  uint64_t tx_dropped = 0;       // chains not sent: malformed, too long, backend full
-  uint64_t tx_errors = 0;        // backend write failures (e.g. the kernel refused the header)
-  uint64_t tx_rate_limited = 0;  // times the tx limiter held a chain back
 };
 
 class VirtioNet final : public VirtioDevice {
@@ -134,8 +120,13 @@ class VirtioNet final : public VirtioDevice {
   struct Counters {
     std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0},
         rx_rate_limited{0}, tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0},
-        tx_rate_limited{0};
+        tx_rate_limited{0}, queue_errors{0};
   };
+  // Counts a failed queue or event run (the transport then stops the device) and passes the
+  // result on.
+  [[nodiscard]] Result<void> count_queue_error(Result<void> result);
+  [[nodiscard]] Result<void> serve_queue(uint16_t index);
+  [[nodiscard]] Result<void> serve_event(uint32_t event_id);
 
   [[nodiscard]] Result<void> watch_events();
   [[nodiscard]] Result<void> process_tx();

@@ -188,6 +188,19 @@ void VirtioVsock::reset() {
 }
 
 Result<void> VirtioVsock::process_queue(uint16_t index) {
+  return count_queue_error(serve_queue(index));
+}
+
+Result<void> VirtioVsock::process_event(uint32_t event_id) {
+  return count_queue_error(serve_event(event_id));
+}
+
+Result<void> VirtioVsock::count_queue_error(Result<void> result) {
+  if (!result.ok()) counters_.queue_errors.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+Result<void> VirtioVsock::serve_queue(uint16_t index) {
   if (rx_ == nullptr) return {};
   switch (index) {
     case kRxQueue: {
@@ -218,7 +231,7 @@ Result<void> VirtioVsock::process_queue(uint16_t index) {
   }
 }
 
-Result<void> VirtioVsock::process_event(uint32_t event_id) {
+Result<void> VirtioVsock::serve_event(uint32_t event_id) {
   if (rx_ == nullptr) return {};
   if (event_id == kListenerEvent) {
     accept_host_connections();
@@ -317,6 +330,7 @@ VirtioVsockCounters VirtioVsock::counters() const {
   out.resets_received = c.resets_received.load(r);
   out.bad_packets = c.bad_packets.load(r);
   out.transport_resets = c.transport_resets.load(r);
+  out.queue_errors = c.queue_errors.load(r);
   return out;
 }
 

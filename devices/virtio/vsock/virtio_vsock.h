@@ -49,6 +49,7 @@
 #include "devices/virtio/queue.h"
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/vsock/vsock_connection.h"
+#include "devices/virtio/vsock/vsock_counters.h"
 #include "devices/virtio/vsock/vsock_packet.h"
 #include "vmm/util/result.h"
 #include "vmm/util/unique_fd.h"
@@ -70,23 +71,6 @@ struct VirtioVsockConfig {
   // Receive buffer advertised to the guest per connection (4 KiB to 16 MiB): the most guest
   // data the device holds for one host socket that is not reading.
   uint32_t buf_alloc = 256 * 1024;
-};
-
-// Counters for metrics. Bytes are stream payload.
-struct VirtioVsockCounters {
-  uint64_t host_connections = 0;     // host-initiated connections the guest accepted
-  uint64_t guest_connections = 0;    // guest-initiated connections to a host listener
-  uint64_t active_connections = 0;   // open now, in any state
-  uint64_t refused_connections = 0;  // over max_connections, bad commands, nothing listening
-  uint64_t connect_timeouts = 0;     // host-initiated REQUESTs the guest never answered
-  uint64_t rx_bytes = 0;             // host to guest
-  uint64_t tx_bytes = 0;             // guest to host
-  uint64_t rx_packets = 0;           // packets written to rx buffers
-  uint64_t tx_packets = 0;           // packets taken from the tx queue
-  uint64_t resets_sent = 0;          // RSTs to the guest
-  uint64_t resets_received = 0;      // RSTs from the guest
-  uint64_t bad_packets = 0;          // malformed or out-of-protocol guest packets
-  uint64_t transport_resets = 0;     // VIRTIO_VSOCK_EVENT_TRANSPORT_RESET events delivered
 };
 
 class VirtioVsock final : public VirtioDevice {
@@ -157,8 +141,13 @@ class VirtioVsock final : public VirtioDevice {
     std::atomic<uint64_t> host_connections{0}, guest_connections{0}, active_connections{0},
         refused_connections{0}, connect_timeouts{0}, rx_bytes{0}, tx_bytes{0}, rx_packets{0},
         tx_packets{0}, resets_sent{0}, resets_received{0}, bad_packets{0},
-        transport_resets{0};
+        transport_resets{0}, queue_errors{0};
   };
+  // Counts a failed queue or event run (the transport then stops the device) and passes the
+  // result on.
+  [[nodiscard]] Result<void> count_queue_error(Result<void> result);
+  [[nodiscard]] Result<void> serve_queue(uint16_t index);
+  [[nodiscard]] Result<void> serve_event(uint32_t event_id);
   // An rx chain popped from the queue and mapped, not yet returned.
   struct RxChain {
     uint16_t head = 0;

@@ -1,0 +1,24 @@
+// Everything one metrics line is made from, read at one moment: totals since start (turned
+// into per-flush deltas by metrics_line()) and a few gauges.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "api/server.h"
+#include "vmm/metrics/metrics_sink.h"
+#include "vmm/metrics/vm_counters.h"
+
+namespace ember {
+
+struct MetricsSnapshot {
+  std::optional<ApiServerStats> api_server;  // nullopt: no API server (--no-api)
+  std::optional<VmCounters> vm;              // nullopt: not started yet
+  MetricsSinkCounters sink;
+  // Gauges.
+  uint64_t uptime_ms = 0;                    // since the process started
+  uint64_t process_startup_time_us = 0;      // process start to API socket ready; 0 without one
+  uint64_t process_startup_time_cpu_us = 0;  // CPU time the process used by then
+};
+
+}  // namespace ember
