@@ -1,0 +1,132 @@
+#include "emberctl/run.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "emberctl/context.h"
+#include "emberctl/exit_codes.h"
+#include "emberctl/interrupt.h"
+#include "emberctl/paths.h"
+#include "emberctl/vm_host.h"
+#include "emberctl/vm_spec.h"
+
+namespace ember::ctl {
+namespace {
+
+// Every host resource lives inside this function: when it returns, the VM is stopped and the
+// scratch folder, sockets and tap are gone.
+int run_in_vm(const RunOptions& o, const RunContext& ctx, RunReport& report, std::string& diagnostics) {
+  auto fail = [&](int code, std::string message) {
+    report.error = std::move(message);
+    return ctx.fail(code, &report.error);
+  };
+
+  // Inputs, before anything is started.
+  const std::string bin_dir = self_dir();
+  const GuestArtifacts artifacts = guest_artifacts(guest_artifacts_dir(std::getenv("EMBER_GUEST_ARTIFACTS"), bin_dir));
+  VmSpec spec;
+  spec.kernel = o.kernel.empty() ? artifacts.kernel : o.kernel;
+  spec.initrd = o.no_initrd ? "" : (o.initrd.empty() ? artifacts.initrd : o.initrd);
+  const std::string rootfs = o.no_rootfs ? "" : (o.rootfs.empty() ? artifacts.rootfs : o.rootfs);
+  spec.cpus = o.cpus;
+  spec.mem_mib = o.mem_mib;
+  spec.extra_boot_args = o.kernel_args;
+  const std::string ember = o.ember.empty() ? default_ember_binary(bin_dir) : o.ember;
+  auto missing = [&](const Error& e) {
+    return fail(kExitMissingInput, e.message + " (build the guest artifacts with scripts/build-guest-artifacts.sh, "
+                                                "or set EMBER_GUEST_ARTIFACTS)");
+  };
+  if (auto r = check_readable_file(spec.kernel, "kernel"); !r) return missing(r.error());
+  if (!spec.initrd.empty())
+    if (auto r = check_readable_file(spec.initrd, "initrd"); !r) return missing(r.error());
+  if (!rootfs.empty())
+    if (auto r = check_readable_file(rootfs, "rootfs"); !r) return missing(r.error());
+  if (::access(ember.c_str(), X_OK) != 0) return fail(kExitMissingInput, "ember binary " + ember + " not found or not executable (--ember)");
+  int job_code = 0;
+  if (auto r = check_job(o.job, &job_code); !r) return fail(job_code, r.error().message);
+
+  auto host = VmHost::create(o.keep);
+  if (!host) return fail(kExitInternal, "scratch folder: " + host.error().message);
+  VmHost& vm = **host;
+  if (o.keep) report.kept_scratch = vm.dir();
+  ctx.progress("scratch folder " + vm.dir());
+  if (!rootfs.empty()) {
+    const std::string copy = vm.file("rootfs.ext4");
+    if (auto r = copy_file_sparse(rootfs, copy); !r) return fail(kExitInternal, "copying the rootfs: " + r.error().message);
+    spec.rootfs = DiskSpec{copy, false, true};
+  }
+  if (o.net) {
+    if (auto r = vm.create_tap(default_tap_name()); !r) return fail(kExitVmStartFailed, r.error().message);
+    spec.tap = vm.tap_name();
+    ctx.progress("tap " + spec.tap);
+  }
+  spec.vsock_uds = vm.vsock_socket();
+
+  ctx.progress("starting ember");
+  auto api = vm.start_ember(ember, ctx);
+  if (!api) {
+    diagnostics = vm.diagnostics();
+    return fail(kExitVmStartFailed, "starting ember: " + api.error().message);
+  }
+  if (auto r = send_calls(*api, configure_calls(spec)); !r) {
+    diagnostics = vm.diagnostics();
+    return fail(kExitVmStartFailed, "configuring the VM: " + r.error().message);
+  }
+  report.start_s = ctx.elapsed_s();
+  ctx.progress("VM started; waiting for the guest agent");
+
+  const auto ready_limit = std::chrono::milliseconds(static_cast<int64_t>(o.ready_timeout_s * 1000));
+  agent::ReadyReport ready;
+  auto agent = wait_for_agent(vm.vsock_socket(), ctx.within(ready_limit), ctx.wake_fd(),
+                              [&vm] { return vm.ember_alive(); }, &ready);
+  if (!agent) {
+    diagnostics = vm.diagnostics();
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%g", o.ready_timeout_s);
+    return fail(kExitGuestNotReady, "the guest agent did not answer within " + std::string(limit) +
+                                        " s (--ready-timeout): " + agent.error().message);
+  }
+  report.ready_s = ctx.elapsed_s() - report.start_s;
+  ctx.progress("guest agent " + ready.agent_version + " ready");
+
+  const int code = run_job(*agent, o.job, ctx, vm.ember_exit_fd(), report);
+  if (!report.error.empty() && code != kExitCommandNotStarted && code != kExitCopyFailed) diagnostics = vm.diagnostics();
+  ctx.progress("stopping the VM");
+  vm.stop_ember();
+  return code;
+}
+
+}  // namespace
+
+void print_outcome(const RunReport& report, const std::string& diagnostics, bool json) {
+  if (!report.error.empty()) std::fprintf(stderr, "emberctl: %s\n", report.error.c_str());
+  if (!diagnostics.empty()) std::fprintf(stderr, "%s", diagnostics.c_str());
+  if (!report.kept_scratch.empty()) std::fprintf(stderr, "emberctl: kept %s\n", report.kept_scratch.c_str());
+  if (json) {
+    std::fflush(stderr);
+    std::printf("%s%s\n", report.stdout_open_line ? "\n" : "", report_json(report).c_str());
+    std::fflush(stdout);
+  }
+}
+
+int run_command(const RunOptions& options) {
+  RunReport report;
+  auto watch = InterruptWatch::install();
+  if (!watch) {
+    report.exit_code = kExitInternal;
+    report.error = watch.error().message;
+    print_outcome(report, "", options.json);
+    return report.exit_code;
+  }
+  RunContext ctx(*watch, options.timeout_s);
+  std::string diagnostics;
+  report.exit_code = run_in_vm(options, ctx, report, diagnostics);
+  report.timed_out = report.exit_code == kExitTimeout && ctx.timed_out();
+  report.total_s = ctx.elapsed_s();
+  print_outcome(report, diagnostics, options.json);
+  return report.exit_code;
+}
+
+}  // namespace ember::ctl

@@ -1,0 +1,37 @@
+// `emberctl run`: one command in a fresh throw-away microVM.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "emberctl/job.h"
+#include "emberctl/report.h"
+
+namespace ember::ctl {
+
+struct RunOptions {
+  std::string kernel;  // "" : the guest artifacts' kernel/vmlinux
+  std::string initrd;  // "" : the guest artifacts' l2/initramfs.cpio.gz
+  std::string rootfs;  // "" : the guest artifacts' l2/rootfs.ext4 (copied; the original is never written)
+  bool no_initrd = false;
+  bool no_rootfs = false;  // the guest runs from its initramfs alone
+  uint32_t cpus = 1;
+  uint32_t mem_mib = 256;
+  std::string kernel_args;  // appended to the guest command line
+  bool net = false;
+  double timeout_s = 0;        // 0: none
+  double ready_timeout_s = 120;
+  bool json = false;
+  bool keep = false;
+  std::string ember;  // "" : `ember` next to emberctl
+  GuestJob job;
+};
+
+// Runs it and returns emberctl's exit status; prints errors (and --json's line) itself.
+int run_command(const RunOptions& options);
+
+// Prints a finished run: the error and diagnostics on stderr, and with `json` the JSON line on
+// stdout (after a newline when the command's output left a line open).
+void print_outcome(const RunReport& report, const std::string& diagnostics, bool json);
+
+}  // namespace ember::ctl
