@@ -8,14 +8,18 @@
 #   OUT_DIR/l2/initramfs.cpio.gz                      busybox, the L2 modules, /init, /e2e/*.sh
 #   OUT_DIR/l2/rootfs.ext4                            the same tree as a 64 MiB ext4 image
 #   OUT_DIR/tools/vsock-echo                          static vsock/Unix-socket echo tool (guest and host side)
+#   OUT_DIR/tools/e2e-bench                           static block/stream benchmark tool (guest and host side)
+#   OUT_DIR/tools/ember-agent                         the guest agent (guest/agent/), static; /bin/ember-agent in both images
 #   OUT_DIR/manifest.txt                              "PATH SIZE SHA256" for every file above
 #
 # Usage: build-guest-artifacts.sh [OUT_DIR]      (default: build/guest-artifacts)
+#        EMBER_AGENT=FILE build-guest-artifacts.sh ...   use that static ember-agent (e.g. CMake's
+#        build/bin/ember-agent) instead of building it from guest/agent/ with g++ -static
 #
 # Cached: the kernel is fetched only when missing (or when a listed module is missing); an image
 # is rebuilt only when it is missing or when its inputs (this script, guest/initramfs/, the
 # modules, busybox) differ from the ones it was built from; an unchanged file keeps its mtime.
-# Needs: busybox-static, cpio, e2fsprogs, binutils, xz-utils (scripts/install-deps.sh), apt.
+# Needs: busybox-static, cpio, e2fsprogs, binutils, xz-utils (scripts/install-deps.sh), apt, g++.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -76,12 +80,40 @@ done
 
 # --- The L2 guest tree ------------------------------------------------------------------------
 
+# The guest agent, built before the image inputs are listed: the images hold its binary. Built
+# here with g++ -static from guest/agent/ (no CMake build needed), again only when a source is
+# newer; or taken from EMBER_AGENT.
+agent="$out/tools/ember-agent"
+mkdir -p "$out/tools"
+if [ -n "${EMBER_AGENT:-}" ]; then
+  [ -f "$EMBER_AGENT" ] && [ -x "$EMBER_AGENT" ] || die "EMBER_AGENT=$EMBER_AGENT is not an executable file"
+  readelf -l "$EMBER_AGENT" | grep -q INTERP \
+    && die "EMBER_AGENT=$EMBER_AGENT is dynamically linked; the guest has no shared libraries (link it -static)"
+  cmp -s "$EMBER_AGENT" "$agent" || cp "$EMBER_AGENT" "$agent"
+else
+  agent_sources=("$guest"/agent/{protocol,frame_io,command,session,main}.cc)
+  agent_stale=0
+  [ -x "$agent" ] || agent_stale=1
+  for src in "${agent_sources[@]}" "$guest"/agent/*.h "$root"/vmm/util/{result,unique_fd,errno_error}.h; do
+    if [ "$src" -nt "$agent" ]; then agent_stale=1; fi
+  done
+  if [ "$agent_stale" = 1 ]; then
+    command -v g++ >/dev/null || die "g++ is missing: it builds the guest agent (or set EMBER_AGENT=FILE)"
+    version="$(sed -n 's/^project(ember VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")"
+    g++ -std=c++20 -static -O2 -Wall -Wextra -Werror -I"$root" -DEMBER_VERSION="\"${version:-dev}\"" \
+      -o "$agent.new" "${agent_sources[@]}" || die "could not build the guest agent"
+    mv "$agent.new" "$agent"
+    log "built $agent"
+  fi
+fi
+
 # Everything the initramfs and the rootfs image are made from, as "sha256  path" lines: an image
 # whose recorded inputs differ from these is rebuilt.
 l2_inputs() {
   {
     echo "$self"
     echo "$busybox"
+    echo "$agent"
     find "$guest/initramfs" "$guest/tools" -type f
     echo "$kernel/modules/l2.order"
     sed "s|^|$kernel/modules/|" "$kernel/modules/l2.order"
@@ -95,6 +127,10 @@ mkdir -p "$tools"
 if [ ! -x "$tools/vsock-echo" ] || [ "$guest/tools/vsock_echo.c" -nt "$tools/vsock-echo" ]; then
   gcc -static -O2 -Wall -Wextra -Werror -o "$tools/vsock-echo.new" "$guest/tools/vsock_echo.c"
   mv "$tools/vsock-echo.new" "$tools/vsock-echo"
+fi
+if [ ! -x "$tools/e2e-bench" ] || [ "$guest/tools/e2e_bench.c" -nt "$tools/e2e-bench" ]; then
+  gcc -static -O2 -Wall -Wextra -Werror -o "$tools/e2e-bench.new" "$guest/tools/e2e_bench.c"
+  mv "$tools/e2e-bench.new" "$tools/e2e-bench"
 fi
 
 # True when TARGET is missing or was built from other inputs than INPUTS_FILE lists.
@@ -119,6 +155,8 @@ stage_l2_tree() {
   done < <("$busybox" --list-full)
   install -m 0755 "$guest/initramfs/init" "$dir/init"
   install -m 0755 "$tools/vsock-echo" "$dir/bin/vsock-echo"
+  install -m 0755 "$tools/e2e-bench" "$dir/bin/e2e-bench"
+  install -m 0755 "$agent" "$dir/bin/ember-agent"
   install -m 0755 "$guest"/initramfs/e2e/*.sh "$dir/e2e/"
   cp "$kernel/modules/l2.order" "$dir/lib/modules/"
   sed "s|^|$kernel/modules/|" "$kernel/modules/l2.order" | xargs -d '\n' cp -t "$dir/lib/modules/"

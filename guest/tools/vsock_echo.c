@@ -10,6 +10,9 @@
  *                                       (on the host) the hybrid-vsock handshake: connect to
  *                                        the Unix socket PATH, send "CONNECT PORT\n", expect
  *                                        "OK ...\n", then send MESSAGE and print the echo
+ *   vsock-echo uds-hold PATH PORT MESSAGE
+ *                                       (on the host) as uds-connect, then keeps the connection
+ *                                        open until the other end closes it, and says so
  *   vsock-echo uds-listen PATH          (on the host) accept on the Unix socket PATH (where
  *                                        ember forwards guest connections) and echo
  * Exit status 0 on success; messages on stderr otherwise.
@@ -108,7 +111,8 @@ int main(int argc, char** argv) {
     if (connect(s, (struct sockaddr*)&a, sizeof a) != 0) return fail("connect");
     return exchange(s, argv[4]);
   }
-  if ((argc == 5 && strcmp(argv[1], "uds-connect") == 0) || (argc == 3 && strcmp(argv[1], "uds-listen") == 0)) {
+  const int hold = argc == 5 && strcmp(argv[1], "uds-hold") == 0;
+  if ((argc == 5 && strcmp(argv[1], "uds-connect") == 0) || hold || (argc == 3 && strcmp(argv[1], "uds-listen") == 0)) {
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
     if (s < 0) return fail("socket(AF_UNIX)");
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -126,12 +130,24 @@ int main(int argc, char** argv) {
     char line[256];
     snprintf(line, sizeof line, "CONNECT %s\n", argv[3]);
     if (write_all(s, line, strlen(line)) != 0) return fail("write CONNECT");
+    line[0] = '\0';  /* a connection closed before any answer must not show the command as one */
     if (read_line(s, line, sizeof line) < 0 || strncmp(line, "OK ", 3) != 0) {
       fprintf(stderr, "vsock-echo: no OK after CONNECT (got '%s')\n", line);
       return 1;
     }
-    return exchange(s, argv[4]);
+    if (exchange(s, argv[4]) != 0) return 1;
+    if (!hold) return 0;
+    fflush(stdout);
+    /* Held until the other end goes: ember closing it (the VMM ended, or a transport reset). */
+    char buf[256];
+    for (;;) {
+      ssize_t n = read(s, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+    }
+    printf("held connection closed\n");
+    return 0;
   }
-  fprintf(stderr, "usage: vsock-echo listen|listen-once PORT | connect CID PORT MSG | uds-connect PATH PORT MSG | uds-listen PATH\n");
+  fprintf(stderr, "usage: vsock-echo listen|listen-once PORT | connect CID PORT MSG | uds-connect|uds-hold PATH PORT MSG | uds-listen PATH\n");
   return 2;
 }

@@ -19,6 +19,11 @@ class Artifacts:
     rootfs: Path               # l2/rootfs.ext4
     vsock_echo: Path           # tools/vsock-echo
 
+    @property
+    def tools_dir(self) -> Path:
+        """OUT_DIR/tools: the static tools (guest/tools) for the guest and the host side."""
+        return self.vsock_echo.parent
+
     def kernel(self, name: str) -> Path:
         if name == "vmlinuz":
             return self.vmlinuz

@@ -100,6 +100,14 @@ def cmd_list(_args) -> int:
 
 
 def cmd_run(args) -> int:
+    results, _ = execute(args)
+    return _report(results, args.bench or args.bench_only, args.harness_status)
+
+
+def execute(args, scenarios=None):
+    """Runs the selected scenarios (or `scenarios`: Scenario objects, e.g. a benchmark's own,
+    not in the table) and the boot benchmark as `args` (from build_parser()) say; writes the
+    results JSON and returns (results, transcript)."""
     results_path = Path(args.results).resolve()
     results_path.parent.mkdir(parents=True, exist_ok=True)
     if results_path.exists():
@@ -107,12 +115,16 @@ def cmd_run(args) -> int:
     log_path = Path(args.log).resolve() if args.log else results_path.with_suffix(".log")
     mode, reason = detect_mode(args.mode)
     print(f"e2e: mode {mode}: {reason}", flush=True)
-    scenarios = [] if args.bench_only else _selected(args.only)
+    if scenarios is None:
+        scenarios = [] if args.bench_only else _selected(args.only)
     bench = args.bench or args.bench_only
     art = artifacts_mod.load(Path(args.artifacts).resolve(), need_l1=(mode == "nested"))
     ember = _existing(Path(args.ember), "ember binary")
-    qemu = _qemu(args.qemu) if (mode == "nested" or bench) else None
     runs = plan.scenario_runs(scenarios, args.timeout)
+    # QEMU microvm inside L1 (or here, in direct mode): the benchmark, and the scripted
+    # scenarios that ask for it (l1_tools=("qemu",)).
+    vm_qemu = bench or any("qemu" in r.l1_tools for r in runs)
+    qemu = _qemu(args.qemu) if (mode == "nested" or vm_qemu) else None
     if bench:
         runs += plan.bench_runs(args.bench_iterations, args.timeout)
     print(f"e2e: {len(scenarios)} scenario(s){', benchmark' if bench else ''}; ember {ember}; "
@@ -123,7 +135,8 @@ def cmd_run(args) -> int:
                "artifacts": str(art.root), "log": str(log_path)}
     with open(log_path, "w") as log:
         if mode == "nested":
-            transcript, why_missing = _run_nested(args, art, ember, runs, qemu, bench, log)
+            transcript, why_missing = _run_nested(args, art, ember, runs, qemu, bench, vm_qemu,
+                                                  log)
             results["l1"] = {"end": why_missing, "progress": transcript.l1_progress,
                              "errors": transcript.l1_errors}
         else:
@@ -138,7 +151,7 @@ def cmd_run(args) -> int:
         results["bench"] = judge.bench_summary(transcript, args.bench_iterations)
         results["bench"].update(plan.bench_commands())
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    return _report(results, bench, args.harness_status)
+    return results, transcript
 
 
 def _print_progress(attempt: Attempt) -> None:
@@ -148,10 +161,18 @@ def _print_progress(attempt: Attempt) -> None:
               f"{attempt.status} after {attempt.seconds:.1f} s{flag}", flush=True)
 
 
-def _run_nested(args, art, ember, runs, qemu, bench, log):
+def default_global_timeout(scenario_runs, bench_iterations: int) -> float:
+    """GLOBAL_TIMEOUT, or more for many (or long) scenarios: half of their time limits, which
+    is more than they take even on a loaded machine. (A wedged L1 is caught sooner, by its
+    silence.)"""
+    return (max(GLOBAL_TIMEOUT, 120 + sum(r.timeout_s for r in scenario_runs) / 2)
+            + GLOBAL_PER_BENCH_ITERATION * bench_iterations)
+
+
+def _run_nested(args, art, ember, runs, qemu, bench, vm_qemu, log):
     """One L1 boot for every run; returns the transcript and how L1 ended."""
-    global_timeout = args.global_timeout or (
-        GLOBAL_TIMEOUT + (GLOBAL_PER_BENCH_ITERATION * args.bench_iterations if bench else 0))
+    global_timeout = args.global_timeout or default_global_timeout(
+        [r for r in runs if r.scenario], args.bench_iterations if bench else 0)
 
     def on_line(text, finished, _parser):
         if args.verbose:
@@ -164,7 +185,7 @@ def _run_nested(args, art, ember, runs, qemu, bench, log):
     print(f"e2e: booting L1 (QEMU TCG, global timeout {global_timeout:.0f} s)", flush=True)
     transcript, l1_end, l1_seconds = nested.run(
         art, ember, runs, qemu, global_timeout, log, on_line,
-        bench_qemu=Path(qemu) if bench else None)
+        bench_qemu=Path(qemu) if vm_qemu else None)
     print(f"e2e: {l1_end}, L1 ran {l1_seconds:.1f} s", flush=True)
     for restart in range(1, L1_RESTARTS + 1):
         if transcript.done:
@@ -178,7 +199,7 @@ def _run_nested(args, art, ember, runs, qemu, bench, log):
         log.write(f"# L1 restart {restart}: {l1_end}\n")
         again, again_end, again_seconds = nested.run(
             art, ember, rest, qemu, global_timeout, log, on_line,
-            bench_qemu=Path(qemu) if bench else None)
+            bench_qemu=Path(qemu) if vm_qemu else None)
         print(f"e2e: {again_end}, L1 ran {again_seconds:.1f} s", flush=True)
         for rid in [r.run_id for r in rest]:
             if rid in again.attempts:
@@ -253,7 +274,7 @@ def _interrupt(signum, _frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="print the scenario names")
@@ -276,7 +297,8 @@ def main(argv=None) -> int:
                    help="seconds per attempt; a timed-out scenario is retried once "
                         "(default %(default)s)")
     r.add_argument("--global-timeout", type=float,
-                   help=f"nested: seconds for the whole L1 run (default {GLOBAL_TIMEOUT}, plus "
+                   help=f"nested: seconds for the whole L1 run (default {GLOBAL_TIMEOUT} or half the "
+                        f"scenarios' time limits plus 120 if more, plus "
                         f"{GLOBAL_PER_BENCH_ITERATION} per benchmark iteration)")
     r.add_argument("--bench", action="store_true",
                    help="also time ember and QEMU microvm booting the guest to its /init")
@@ -296,7 +318,11 @@ def main(argv=None) -> int:
     s.add_argument("--kernel", choices=("vmlinuz", "vmlinux"), default="vmlinuz")
     s.add_argument("--vcpus", type=int, default=2)
     s.add_argument("--mem", type=int, default=256, help="guest memory, MiB")
+    return p
 
+
+def main(argv=None) -> int:
+    p = build_parser()
     args = p.parse_args(argv)
     # SIGTERM/SIGHUP unwind like Ctrl-C, so QEMU is killed and temporary files removed.
     for sig in (signal.SIGTERM, signal.SIGHUP):

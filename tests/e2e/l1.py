@@ -9,7 +9,13 @@ Layout inside L1:
   /e2e/bin/ember              the ember binary (stripped copy; static, or with its libraries)
   /e2e/l2/{vmlinuz,vmlinux,initramfs.cpio.gz}
   /e2e/vm/<run id>.json       ember's config per run
-  /usr/bin/qemu-system-x86_64, its libraries, /usr/share/{qemu,seabios}: the benchmark only
+  /usr/bin/qemu-system-x86_64, its libraries, /usr/share/{qemu,seabios}: the benchmark, or a
+                              scripted scenario with l1_tools=("qemu",), only
+With a scripted scenario (scenarios.py l1_script) also:
+  /e2e/l1_scripts/            all of tests/e2e/l1_scripts/
+  /e2e/tools/                 all of OUT_DIR/tools/ (vsock-echo, ...)
+  /e2e/l2/rootfs.ext4         read-only original
+  the tools of STANDARD_TOOLS (curl, iproute2's ip; emberctl when built) with their libraries
 """
 
 import os
@@ -17,7 +23,8 @@ from pathlib import Path
 import shlex
 import shutil
 import subprocess
-from typing import Dict, Iterable, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from artifacts import Artifacts
 import plan
@@ -37,6 +44,89 @@ L1_VSOCK_ECHO = "/e2e/bin/vsock-echo"
 HEARTBEAT = "E2E-L1-TICK"
 HEARTBEAT_SECONDS = 10
 L1_ROOTFS = "/e2e/l2/rootfs.ext4"
+L1_SCRIPTS = "/e2e/l1_scripts"
+L1_TOOLS_DIR = "/e2e/tools"
+L1_SCRATCH = "/tmp/e2e-scratch"
+HOST_SCRIPTS = Path(__file__).resolve().parent / "l1_scripts"
+
+
+@dataclass(frozen=True)
+class L1Tool:
+    """A host binary a scripted scenario may use, copied into L1 with the libraries `ldd`
+    lists; the script finds its path in the variable `env`. Binaries are found by their path,
+    never by name: busybox sh runs its own applet of the same name first (its `ip` has no
+    `tuntap`), so scripts call "$IP", "$CURL"."""
+    env: str
+    inside: str                                   # its path in L1
+    find: Callable[[Path], Optional[str]]         # its path on the host, given the ember binary
+    required: bool = True                         # missing on the host: an error, else unset
+
+
+def _which(*names: str) -> Callable[[Path], Optional[str]]:
+    def find(_ember: Path) -> Optional[str]:
+        for name in names:
+            found = shutil.which(name, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            if found:
+                return found
+        return None
+    return find
+
+
+def _next_to_ember(*names: str) -> Callable[[Path], Optional[str]]:
+    """A binary of the same build as ember (its bin/ folder), e.g. emberctl."""
+    def find(ember: Path) -> Optional[str]:
+        for name in names:
+            candidate = ember.parent / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+        return None
+    return find
+
+
+# Every scripted scenario gets these. To add a tool: one entry here (or in OPTIONAL_TOOLS).
+STANDARD_TOOLS: Dict[str, L1Tool] = {
+    "curl": L1Tool("CURL", "/usr/bin/curl", _which("curl")),
+    "ip": L1Tool("IP", "/usr/sbin/ip", _which("ip")),   # iproute2: `ip tuntap add ...`
+    "emberctl": L1Tool("EMBERCTL", "/e2e/bin/emberctl",
+                       _next_to_ember("emberctl-static", "emberctl"), required=False),
+    "jailer": L1Tool("JAILER", "/e2e/bin/ember-jailer", _next_to_ember("ember-jailer"), required=False),
+}
+# Only the scripted scenarios that name them in l1_tools get these (they are large).
+OPTIONAL_TOOLS: Dict[str, L1Tool] = {
+    "qemu": L1Tool("QEMU", L1_QEMU, _which("qemu-system-x86_64")),
+}
+
+
+def tool(name: str) -> L1Tool:
+    if name in STANDARD_TOOLS:
+        return STANDARD_TOOLS[name]
+    if name in OPTIONAL_TOOLS:
+        return OPTIONAL_TOOLS[name]
+    raise L1BuildError(f"unknown L1 tool {name!r} (l1.py STANDARD_TOOLS / OPTIONAL_TOOLS: "
+                       f"{', '.join(list(STANDARD_TOOLS) + list(OPTIONAL_TOOLS))})")
+
+
+def script_tools(runs: Sequence["plan.VmRun"], ember: Path) -> Dict[str, tuple]:
+    """{tool name: (L1Tool, host path or None)} for the scripted runs among `runs`."""
+    scripted = [r for r in runs if r.l1_script]
+    if not scripted:
+        return {}
+    names = list(STANDARD_TOOLS) + sorted({t for r in scripted for t in r.l1_tools})
+    found = {}
+    for name in names:
+        spec = tool(name)
+        host = spec.find(ember)
+        if host is None and spec.required:
+            raise L1BuildError(f"the scripted scenarios need {name} on this host "
+                               f"({spec.env} in their environment); install it")
+        found[name] = (spec, host)
+    return found
+
+
+def l1_script_paths() -> "plan.ScriptPaths":
+    return plan.ScriptPaths(ember=L1_EMBER, vmlinuz="/e2e/l2/vmlinuz", vmlinux="/e2e/l2/vmlinux",
+                            initramfs="/e2e/l2/initramfs.cpio.gz", rootfs=L1_ROOTFS,
+                            tools=L1_TOOLS_DIR, scripts=L1_SCRIPTS)
 
 
 def run_files(run_id: str) -> tuple:
@@ -130,9 +220,15 @@ def _vm_command(run: plan.VmRun) -> str:
     return " ".join(shlex.quote(a) for a in argv)
 
 
+def _export_lines(env: Dict[str, str]) -> List[str]:
+    return [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+
+
 def init_script(modules: Sequence[Path], runs: Sequence[plan.VmRun],
-                interactive: Optional[plan.VmRun]) -> str:
-    """The L1 /init: load kvm, then either every run (reporting) or one interactive ember."""
+                interactive: Optional[plan.VmRun],
+                tools: Optional[Dict[str, str]] = None) -> str:
+    """The L1 /init: load kvm, then either every run (reporting) or one interactive ember.
+    `tools`: the scripted scenarios' tool variables ({"CURL": "/usr/bin/curl", ...})."""
     out = ["#!/bin/busybox sh",
            "# Generated by tests/e2e/l1.py: the nested end-to-end run inside L1.",
            "/bin/busybox --install -s /bin",
@@ -161,7 +257,17 @@ def init_script(modules: Sequence[Path], runs: Sequence[plan.VmRun],
                 _vm_command(interactive),
                 'echo "E2E-L1 ember exited with status $?"']
     else:
+        if any(r.l1_script for r in runs):
+            # Scripted scenarios may use the loopback (a peer on 127.0.0.1, the API over TCP).
+            out.append("ip link set lo up 2>/dev/null")
         for run in runs:
+            if run.l1_script:
+                env = plan.script_env(run, l1_script_paths(), f"{L1_SCRATCH}/{run.run_id}",
+                                      "nested", tools or {})
+                out += _export_lines(env)
+                out.append(f"run_script {run.run_id} {run.retries} {run.timeout_s} "
+                           f"{shlex.quote(plan.script_path(L1_SCRIPTS, run))}")
+                continue
             rootfs, uds = run_files(run.run_id)
             helpers = []
             if run.rootfs:
@@ -205,14 +311,43 @@ def build(artifacts: Artifacts, ember: Path, runs: Sequence[plan.VmRun],
         stage.link(L1_ROOTFS, artifacts.rootfs)
     if any(r.vsock for r in every):
         stage.link(L1_VSOCK_ECHO, artifacts.vsock_echo)
-    if any(r.vmm == "qemu" for r in every):
+    tools = script_tools(every, ember)
+    if tools:
+        _stage_scripted(stage, artifacts, tools)
+    needs_qemu = any(r.vmm == "qemu" for r in every) or "qemu" in tools
+    if needs_qemu:
         if qemu is None:
             raise L1BuildError("the benchmark needs qemu-system-x86_64 for L1's initramfs")
         stage.link(L1_QEMU, qemu)
         stage.libraries_of(qemu)
         _stage_qemu_data(stage)
-    stage.text("/init", init_script(artifacts.l1_modules, runs, interactive), 0o755)
+    tool_env = {spec.env: spec.inside for spec, host in tools.values() if host is not None}
+    stage.text("/init", init_script(artifacts.l1_modules, runs, interactive, tool_env), 0o755)
     return _archive(stage.root, work / ("l1.cpio.gz" if compress else "l1.cpio"), compress)
+
+
+def _stage_scripted(stage: _Stage, artifacts: Artifacts, tools: Dict[str, tuple]) -> None:
+    """What scripted scenarios use: their scripts, the static tools, the L2 rootfs (read-only:
+    the scripts copy it), and the host tools with their libraries (QEMU is staged apart)."""
+    if not HOST_SCRIPTS.is_dir():
+        raise L1BuildError(f"{HOST_SCRIPTS} is missing")
+    for path in sorted(HOST_SCRIPTS.rglob("*")):
+        if path.is_file():
+            stage.link(f"{L1_SCRIPTS}/{path.relative_to(HOST_SCRIPTS)}", path)
+    for path in sorted(artifacts.tools_dir.iterdir()):
+        if path.is_file():
+            stage.link(f"{L1_TOOLS_DIR}/{path.name}", path)
+    stage.link(L1_ROOTFS, artifacts.rootfs)
+    for kernel in ("vmlinuz", "vmlinux"):
+        stage.link(f"/e2e/l2/{kernel}", artifacts.kernel(kernel))
+    for name, (spec, host) in tools.items():
+        if host is None or name == "qemu":
+            continue
+        if spec.inside.startswith("/e2e/"):
+            stage.stripped(spec.inside, Path(host))   # one of ours: drop the debug info
+        else:
+            stage.link(spec.inside, Path(host))
+        stage.libraries_of(Path(host))
 
 
 def _busybox() -> str:

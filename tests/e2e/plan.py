@@ -7,7 +7,7 @@ folder, or /e2e/... inside the L1 initramfs).
 from dataclasses import dataclass
 import json
 import shlex
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from scenarios import BASE_BOOT_ARGS, Scenario
 
@@ -29,6 +29,9 @@ class VmRun:
     scenario: Optional[str]    # the scenario it judges, None for a benchmark boot
     rootfs: bool = False       # a writable copy of rootfs.ext4 as a virtio-block drive
     vsock: bool = False        # a virtio-vsock device, with the host-side echo helpers
+    l1_script: Optional[str] = None   # a scripted scenario: tests/e2e/l1_scripts/<name>.sh
+    l1_tools: Tuple[str, ...] = ()    # the optional L1 tools that script needs
+    l1_env: Tuple[Tuple[str, str], ...] = ()   # extra environment of that script
 
 # Ports of the vsock scenario (guest/initramfs/e2e/vsock.sh).
 VSOCK_HOST_PORT = 6000   # the guest connects to the host here
@@ -36,8 +39,9 @@ VSOCK_GUEST_PORT = 5000  # the host connects to the guest here
 
 
 def scenario_runs(scenarios: Sequence[Scenario], default_timeout: int) -> List[VmRun]:
-    return [VmRun(s.name, "ember", s.kernel, s.vcpus, s.mem_mib, s.boot_args(),
-                  s.timeout_s or default_timeout, 1, s.name, s.rootfs, s.vsock) for s in scenarios]
+    return [VmRun(s.name, "script" if s.l1_script else "ember", s.kernel, s.vcpus, s.mem_mib,
+                  s.boot_args(), s.timeout_s or default_timeout, 1, s.name, s.rootfs, s.vsock,
+                  s.l1_script, tuple(s.l1_tools), tuple(s.l1_env)) for s in scenarios]
 
 
 def bench_runs(iterations: int, timeout: int) -> List[VmRun]:
@@ -89,6 +93,39 @@ def vsock_host_commands(vsock_echo: str, uds: str) -> List[List[str]]:
              f"{shlex.quote(uds)} {VSOCK_GUEST_PORT} ping-from-host >/dev/null 2>&1 && exit 0; "
              f"i=$((i+1)); sleep 0.2; done; exit 1")
     return [[vsock_echo, "uds-listen", f"{uds}_{VSOCK_HOST_PORT}"], ["sh", "-c", retry]]
+
+
+@dataclass(frozen=True)
+class ScriptPaths:
+    """Where a scripted scenario finds things, in the file system it runs in (L1's, or the
+    host's in direct mode)."""
+    ember: str
+    vmlinuz: str
+    vmlinux: str
+    initramfs: str
+    rootfs: str          # read-only original: a script copies it before attaching it
+    tools: str           # OUT_DIR/tools: vsock-echo and the other static guest/host tools
+    scripts: str         # tests/e2e/l1_scripts
+
+
+def script_env(run: VmRun, paths: ScriptPaths, scratch: str, mode: str,
+               tools: Dict[str, str]) -> Dict[str, str]:
+    """The environment of an L1 scenario script (tests/e2e/README.md, "Scripted scenarios");
+    `tools` maps the tools' variables (CURL, IP, ...) to their paths."""
+    kernel = paths.vmlinuz if run.kernel == "vmlinuz" else paths.vmlinux
+    env = {"E2E_NAME": run.run_id, "E2E_MODE": mode, "E2E_TIMEOUT": str(run.timeout_s),
+           "EMBER": paths.ember, "L2_VMLINUZ": paths.vmlinuz, "L2_VMLINUX": paths.vmlinux,
+           "L2_KERNEL": kernel, "L2_INITRAMFS": paths.initramfs, "L2_ROOTFS": paths.rootfs,
+           "E2E_TOOLS": paths.tools, "VSOCK_ECHO": f"{paths.tools}/vsock-echo",
+           "L1_SCRIPTS": paths.scripts, "BOOT_ARGS": run.boot_args,
+           "E2E_VCPUS": str(run.vcpus), "E2E_MEM_MIB": str(run.mem_mib), "SCRATCH": scratch}
+    env.update(tools)
+    env.update(dict(run.l1_env))
+    return env
+
+
+def script_path(scripts_dir: str, run: VmRun) -> str:
+    return f"{scripts_dir}/{run.l1_script}.sh"
 
 
 def ember_argv(ember: str, config_path: str) -> List[str]:

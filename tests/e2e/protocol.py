@@ -125,9 +125,10 @@ class Parser:
 SHELL_FUNCTIONS = r'''
 now() { _t=$(echo x | ts '%.s'); echo "${_t% x}"; }
 
-# run_once ID ATTEMPT TIMEOUT CMD...: runs CMD (a VMM) with its stdout and stderr stamped per
-# line into tmpfs files, dumped to the console once it has ended: writing to L1's emulated serial
-# port while the VMM runs would take L1's only CPU away from the guest being timed.
+# run_once ID ATTEMPT TIMEOUT CMD...: runs CMD (a VMM, or an L1 scenario script) through
+# $_attempt_fn (vm_attempt or script_attempt) with its stdout and stderr stamped per line into
+# tmpfs files, dumped to the console once it has ended: writing to L1's emulated serial port
+# while the VMM runs would take L1's only CPU away from the guest being timed.
 run_once() {
   _id=$1; _n=$2; _limit=$3; shift 3
   rm -f /tmp/e2e.err /tmp/e2e.status /tmp/e2e.out.log /tmp/e2e.err.log
@@ -136,7 +137,7 @@ run_once() {
   _errpid=$!
   _t0=$(now)
   echo "E2E-BEGIN $_id attempt=$_n t=$_t0"
-  { timeout -s KILL "$_limit" "$@" < /dev/null 2> /tmp/e2e.err; echo $? > /tmp/e2e.status; } \
+  { "${_attempt_fn:-vm_attempt}" "$_limit" "$@" < /dev/null 2> /tmp/e2e.err; echo $? > /tmp/e2e.status; } \
     | ts "E2E-OUT $_id %.s" > /tmp/e2e.out.log
   _t1=$(now)
   wait $_errpid
@@ -145,8 +146,38 @@ run_once() {
   echo "E2E-END $_id attempt=$_n status=$status seconds=$(awk "BEGIN { printf \"%.3f\", $_t1 - $_t0 }") t=$_t1"
 }
 
+# vm_attempt TIMEOUT CMD...: one VMM process, killed when it overruns TIMEOUT seconds.
+vm_attempt() { _vlimit=$1; shift; timeout -s KILL "$_vlimit" "$@"; }
+
+# script_attempt TIMEOUT SCRIPT: one attempt of an L1 scenario script (tests/e2e/l1_scripts),
+# run by busybox sh in $SCRATCH, emptied first, as the leader of a session of its own: when it
+# has ended (or overrun TIMEOUT and been killed) everything it left running is killed (so no
+# leftover keeps the console pipe open or takes L1's CPU from the next run), the network
+# interfaces it created are deleted and $SCRATCH is removed. Returns the script's status.
+script_attempt() {
+  _slimit=$1; _script=$2
+  rm -rf "$SCRATCH" && mkdir -p "$SCRATCH" && cd "$SCRATCH" || return 125
+  _nets_before=" $(ls /sys/class/net | tr '\n' ' ') "
+  timeout -s KILL "$_slimit" setsid sh "$_script" &
+  _spid=$!
+  wait $_spid
+  _src=$?
+  kill -s KILL -$_spid 2>/dev/null
+  for _net in $(ls /sys/class/net); do
+    case "$_nets_before" in *" $_net "*) ;; *) ip link delete "$_net" 2>/dev/null ;; esac
+  done
+  cd / && rm -rf "$SCRATCH"
+  return $_src
+}
+
 # run_vm ID RETRIES TIMEOUT CMD...: run_once, and again (up to RETRIES times) after a timeout.
-run_vm() {
+run_vm() { _attempt_fn=vm_attempt; run_attempts "$@"; }
+
+# run_script ID RETRIES TIMEOUT SCRIPT: the same for an L1 scenario script (its environment,
+# SCRATCH included, exported by the caller).
+run_script() { _attempt_fn=script_attempt; run_attempts "$@"; }
+
+run_attempts() {
   _rid=$1; _retries=$2; _rlimit=$3; shift 3
   _attempt=1
   run_once "$_rid" $_attempt "$_rlimit" "$@"

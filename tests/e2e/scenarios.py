@@ -19,6 +19,18 @@ Fields:
                   (/dev/vda) and boot into it (ember.root=/dev/vda)
   vsock           attach a virtio-vsock device; the host side runs OUT_DIR/tools/vsock-echo:
                   an echo server on <uds_path>_6000 and a client that keeps trying port 5000
+  l1_script       a scripted scenario: instead of one ember from a generated config, the
+                  harness runs tests/e2e/l1_scripts/<l1_script>.sh under busybox sh (in L1, or
+                  on the host in direct mode) with the paths it needs in its environment; the
+                  script starts ember (or two, or ember's API, taps, peers...) itself, its
+                  stdout is the console judged by `required`/`forbidden` and its exit status is
+                  judged by `expect_exit` (tests/e2e/README.md, "Scripted scenarios").
+                  kernel/vcpus/mem_mib/l2_scenario reach it as L2_KERNEL, E2E_VCPUS,
+                  E2E_MEM_MIB and BOOT_ARGS; rootfs and vsock do not apply (the script attaches
+                  what it needs)
+  l1_tools        extra tools a scripted scenario needs in L1 beyond the standard ones (names of
+                  l1.py's OPTIONAL_TOOLS, e.g. "qemu")
+  l1_env          extra environment variables of a scripted scenario, as (NAME, VALUE) pairs
 """
 
 from dataclasses import dataclass, field
@@ -53,6 +65,9 @@ class Scenario:
     extra_boot_args: str = field(default="")
     rootfs: bool = False
     vsock: bool = False
+    l1_script: Optional[str] = None
+    l1_tools: Tuple[str, ...] = ()
+    l1_env: Tuple[Tuple[str, str], ...] = ()
 
     def boot_args(self) -> str:
         args = f"{BASE_BOOT_ARGS} ember.e2e={self.l2_scenario}"
@@ -86,6 +101,69 @@ SCENARIOS = (
     Scenario("vsock", "vmlinuz", 1, 256, "vsock", 0, vsock=True,
              required=(r"E2E-L2 vsock guest-to-host hello-from-guest",
                        r"E2E-L2 vsock host-to-guest ping-from-host")),
+    # Scripted scenarios (tests/e2e/l1_scripts/<l1_script>.sh drives ember).
+    Scenario("net", "vmlinuz", 1, 256, "net", 0, l1_script="net", timeout_s=300,
+             required=(r"E2E-L2 net eth0 mac 06:00:ac:10:00:02", r"E2E-L2 net eth0 up",
+                       r"E2E-L2 net ping guest-to-host ok", r"E2E-L1S net ping host-to-guest ok",
+                       r"E2E-L1S net host-to-guest sha256 match",
+                       r"E2E-L1S net guest-to-host sha256 match \(4194304 bytes\)"),
+             forbidden=_NO_PANIC + (r"E2E-L[12]S? net .*(failed|mismatch|no-answer)",)),
+    Scenario("getting_started", "vmlinuz", 1, 256, "getting_started", 0, l1_script="getting_started",
+             timeout_s=600,
+             required=(r"E2E-L1S curl PUT /logger 204", r"E2E-L1S curl PUT /drives/rootfs 204",
+                       r"E2E-L1S curl PUT /network-interfaces/net1 204",
+                       r"E2E-L1S curl PUT /actions 204", r"E2E-L2 gs drive vda \d+ sectors",
+                       r"E2E-L2 gs net eth0 06:00:ac:10:00:02", r"E2E-L1S paused: no tick",
+                       r"E2E-L1S resumed: ticking again",
+                       r"E2E-L1S the guest restarted on Ctrl-Alt-Del",
+                       r"E2E-L1S ember exited with status 0")),
+    Scenario("jailed", "vmlinuz", 1, 256, "jailed", 0, l1_script="jailed", timeout_s=600,
+             required=(r"E2E-L1S jailed Uid: 1000 1000 1000 1000", r"E2E-L1S jailed Gid: 1000 1000 1000 1000",
+                       r"E2E-L1S jailed root is the chroot", r"E2E-L1S jailed cgroup 0::/ember/e2e-jail",
+                       r"E2E-L1S jailed in its own network namespace",
+                       r"E2E-L1S jailed seccomp (\d+) of \1 threads",
+                       r"E2E-L2 jailed block mount-write ok", r"E2E-L2 jailed net ping ok",
+                       r"E2E-L2 jailed vsock hello-from-jail",
+                       r"E2E-L1S jailed ember exited with status 0")),
+    Scenario("snapshot", "vmlinuz", 1, 256, "snapshot", 0, l1_script="snapshot", timeout_s=900,
+             required=(r"E2E-L2 snapshot ready", r"E2E-L1S API PUT /snapshot/create 204",
+                       r"E2E-L1S vsock connection held open",
+                       r"E2E-L1S held connection after the snapshotted ember ended: held connection closed",
+                       r"E2E-L1S vsock after restore after-restore",
+                       r"E2E-L1S file kept across the restore", r"E2E-L1S clock moved forward",
+                       r"E2E-L1S clones answered 10 of 10")),
+    Scenario("drives", "vmlinuz", 1, 256, "drives", 0, l1_script="drives",
+             required=(r"E2E-L2 drives fast=vd[a-z] slow=vd[a-z] ro=vd[a-z]",
+                       r"E2E-L2 drives read 5 MiB direct: unlimited [\d.]+ s, limited [\d.]+ s",
+                       r"E2E-L2 drives rate-limit ok", r"E2E-L2 drives rw write-read ok",
+                       r"E2E-L2 drives ro flag 1", r"E2E-L2 drives ro write refused",
+                       r"E2E-L1S drives ro image unchanged")),
+    # emberctl (emberctl/README.md) with the guest agent: l1_scripts/emberctl_*.sh. L2 boots
+    # from the rootfs, or for the pool from the initramfs; l2_scenario is unused (emberctl builds
+    # the guest command line itself).
+    Scenario("emberctl_run", "vmlinuz", 1, 256, "boot", 0, l1_script="emberctl_run", timeout_s=300,
+             required=(r"E2E-L1S emberctl run status 7$", r"E2E-L1S emberctl run stdout first line out$",
+                       r"E2E-L1S emberctl run stderr has err", r"E2E-L1S emberctl run json command_exit_code 7",
+                       r"E2E-L1S emberctl nothing left behind")),
+    Scenario("emberctl_copy", "vmlinuz", 1, 256, "boot", 0, l1_script="emberctl_copy", timeout_s=300,
+             required=(r"E2E-L1S emberctl copy status 0$", r"E2E-L1S emberctl copy guest sha256 match",
+                       r"E2E-L1S emberctl copy round trip sha256 match \(1048576 bytes\)",
+                       r"E2E-L1S emberctl nothing left behind")),
+    Scenario("emberctl_timeout", "vmlinuz", 1, 256, "boot", 0, l1_script="emberctl_timeout", timeout_s=300,
+             required=(r"E2E-L1S emberctl timeout status 70$", r"E2E-L1S emberctl timeout json timed_out true",
+                       r"E2E-L1S emberctl nothing left behind")),
+    Scenario("emberctl_missing", "vmlinuz", 1, 256, "boot", 0, l1_script="emberctl_missing", timeout_s=300,
+             required=(r"E2E-L1S emberctl missing status 69$", r"E2E-L1S emberctl missing message ok",
+                       r"E2E-L1S emberctl nothing left behind")),
+    Scenario("emberctl_pool", "vmlinuz", 1, 256, "boot", 0, l1_script="emberctl_pool", timeout_s=600,
+             required=(r"E2E-L1S emberctl pool create status 0$",
+                       r"E2E-L1S emberctl pool run 1 status 11 output clone1$",
+                       r"E2E-L1S emberctl pool run 2 status 12 output clone2$",
+                       r"E2E-L1S emberctl pool run 3 status 13 output clone3$",
+                       r"E2E-L1S emberctl pool run 1 clock synced", r"E2E-L1S emberctl pool run 2 clock synced",
+                       r"E2E-L1S emberctl pool run 3 clock synced",
+                       r"E2E-L1S emberctl pool listed", r"E2E-L1S emberctl pool removed",
+                       r"E2E-L1S emberctl nothing left behind")),
 )
 
 

@@ -23,18 +23,35 @@ from scenarios import NONZERO, SCENARIOS, by_name  # noqa: E402
 BUSYBOX = "/bin/busybox"
 
 
-def run_in_busybox(script: str) -> str:
+def run_in_busybox(script: str, env=None, tmp=None) -> str:
     """Runs SHELL_FUNCTIONS + script under busybox sh with busybox applets first on PATH, in a
-    private /tmp-like folder (the functions use /tmp/e2e.*)."""
-    with tempfile.TemporaryDirectory(prefix="e2e-selftest-") as tmp:
+    private /tmp-like folder (the functions use /tmp/e2e.*). The network interfaces the script
+    functions look at are a fake folder (`TMP/net`) and deleting one only prints
+    `net-deleted NAME`: the host's are never touched."""
+    with tempfile.TemporaryDirectory(prefix="e2e-selftest-") as own:
+        tmp = tmp or own
         bindir = Path(tmp) / "bin"
-        bindir.mkdir()
-        for applet in ("ts", "timeout", "mkfifo", "awk", "cat", "rm", "sleep", "echo"):
-            os.symlink(BUSYBOX, bindir / applet)
-        body = SHELL_FUNCTIONS.replace("/tmp/", f"{tmp}/") + script
+        bindir.mkdir(exist_ok=True)
+        (Path(tmp) / "net").mkdir(exist_ok=True)
+        for applet in ("ts", "timeout", "mkfifo", "awk", "cat", "rm", "sleep", "echo", "setsid",
+                       "ls", "tr", "mkdir", "touch", "kill"):
+            if not (bindir / applet).exists():
+                os.symlink(BUSYBOX, bindir / applet)
+        body = (SHELL_FUNCTIONS.replace("/tmp/", f"{tmp}/")
+                .replace("/sys/class/net", f"{tmp}/net")
+                .replace('ip link delete "$_net"', 'echo "net-deleted $_net"') + script)
         proc = subprocess.run([BUSYBOX, "sh", "-c", body], capture_output=True, text=True,
-                              timeout=60, env={"PATH": f"{bindir}:/usr/bin:/bin"})
+                              timeout=60, env={"PATH": f"{bindir}:/usr/bin:/bin", **(env or {})})
         return proc.stdout
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting for its reaper counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def parse(text: str, timeouts) -> Parser:
@@ -75,6 +92,55 @@ class ShellProtocolTest(unittest.TestCase):
     def test_no_retry_without_timeout(self):
         out = run_in_busybox("run_vm quick 1 20 true\n")
         self.assertEqual([a.status for a in parse(out, {}).transcript.attempts["quick"]], [0])
+
+
+class ScriptRunnerTest(unittest.TestCase):
+    """run_script: the L1 side of the scripted scenarios."""
+
+    @classmethod
+    def setUpClass(cls):
+        ShellProtocolTest.setUpClass()
+
+    def _run(self, script_body: str, limit: int = 20, retries: int = 1):
+        with tempfile.TemporaryDirectory(prefix="e2e-selftest-script-") as tmp:
+            script = Path(tmp) / "scenario.sh"
+            script.write_text(script_body)
+            scratch = Path(tmp) / "scratch" / "s"
+            out = run_in_busybox(
+                f"export SCRATCH={scratch} E2E_NAME=s\n"
+                f"run_script s {retries} {limit} {script}\necho E2E-L1-DONE\n", tmp=tmp)
+            return parse(out, {"s": limit}).transcript, out, scratch, Path(tmp)
+
+    def test_console_status_scratch_and_cleanup(self):
+        t, out, scratch, tmp = self._run(
+            'echo "scratch $(ls -A "$SCRATCH" | wc -l) cwd $(pwd) name $E2E_NAME"\n'
+            'echo note >&2\n'
+            'touch "$SCRATCH/file"\n'
+            'mkdir "$SCRATCH/../../net/tap9"\n'
+            'sleep 300 &\n'
+            'echo "leftover $!"\n'
+            'exit 4\n')
+        [attempt] = t.attempts["s"]
+        self.assertEqual(attempt.status, 4)
+        self.assertFalse(attempt.timed_out)
+        lines = [line for _, line in attempt.console]
+        self.assertEqual(lines[0], f"scratch 0 cwd {scratch} name s")
+        self.assertEqual([line for _, line in attempt.stderr], ["note"])
+        self.assertIn("net-deleted tap9", out)        # an interface it created is removed
+        self.assertFalse(scratch.exists())             # and its scratch folder
+        self.assertLess(attempt.seconds, 10)           # the leftover held no pipe open...
+        leftover = int(lines[1].split()[1])
+        self.assertFalse(alive(leftover))              # ...and is gone
+        self.assertTrue(t.done)
+
+    def test_timeout_kills_the_whole_script_and_retries(self):
+        t, _, scratch, _ = self._run('sleep 200 &\necho "leftover $!"\nsleep 100\n', limit=2)
+        self.assertEqual([a.status for a in t.attempts["s"]], [137, 137])
+        self.assertTrue(all(a.timed_out for a in t.attempts["s"]))
+        self.assertEqual(t.retries, {"s": "timeout"})
+        for a in t.attempts["s"]:
+            self.assertFalse(alive(int(a.console[0][1].split()[1])))
+        self.assertFalse(scratch.exists())
 
 
 class ParserTest(unittest.TestCase):
@@ -163,12 +229,113 @@ class TableAndInitTest(unittest.TestCase):
 
     def test_init_script_runs_every_scenario(self):
         runs = plan.scenario_runs(SCENARIOS, 77) + plan.bench_runs(2, 77)
-        script = l1.init_script([Path("/x/kvm.ko"), Path("/x/kvm-amd.ko")], runs, None)
+        script = l1.init_script([Path("/x/kvm.ko"), Path("/x/kvm-amd.ko")], runs, None,
+                                {"CURL": "/usr/bin/curl"})
         self.assertIn("insmod /e2e/modules/kvm-amd.ko npt=1 nested=1", script)
         for run in runs:
-            self.assertIn(f"run_vm {run.run_id} {run.retries} 77 ", script)
+            runner = "run_script" if run.l1_script else "run_vm"
+            self.assertIn(f"{runner} {run.run_id} {run.retries} {run.timeout_s} ", script)
         self.assertTrue(script.rstrip().endswith("sleep 30"))
         self.assertIn("echo E2E-L1-DONE", script)
+
+    def test_scripted_scenarios(self):
+        scripted = [s for s in SCENARIOS if s.l1_script]
+        self.assertTrue(scripted)
+        for s in scripted:
+            self.assertTrue((l1.HOST_SCRIPTS / f"{s.l1_script}.sh").is_file(), s.l1_script)
+            self.assertFalse(s.rootfs or s.vsock, f"{s.name}: the script attaches devices")
+            for name in s.l1_tools:
+                l1.tool(name)  # known
+        [run] = plan.scenario_runs(scripted[:1], 90)
+        self.assertEqual(run.vmm, "script")
+        script = l1.init_script([], [run], None, {"CURL": "/usr/bin/curl", "IP": "/usr/sbin/ip"})
+        self.assertIn(f"export SCRATCH={l1.L1_SCRATCH}/{run.run_id}", script)
+        self.assertIn("export CURL=/usr/bin/curl", script)
+        self.assertIn(f"export EMBER={l1.L1_EMBER}", script)
+        self.assertIn(f"export BOOT_ARGS='{run.boot_args}'", script)
+        self.assertIn(f"run_script {run.run_id} 1 {run.timeout_s} {l1.L1_SCRIPTS}/{run.l1_script}.sh", script)
+        env = plan.script_env(run, l1.l1_script_paths(), "/s", "nested", {})
+        for name in ("EMBER", "L2_VMLINUZ", "L2_VMLINUX", "L2_INITRAMFS", "L2_ROOTFS",
+                     "VSOCK_ECHO", "BOOT_ARGS", "SCRATCH", "E2E_NAME"):
+            self.assertTrue(env.get(name), name)
+
+
+class DirectScriptTest(unittest.TestCase):
+    """A scripted scenario in direct mode: the same environment, cleanup and judging, on the
+    host (no ember needed: the script only reports what it sees)."""
+
+    def test_direct_script_run(self):
+        import direct
+        from artifacts import Artifacts
+        import io
+        with tempfile.TemporaryDirectory(prefix="e2e-selftest-direct-") as tmp:
+            tmp = Path(tmp)
+            files = {}
+            for name in ("vmlinuz", "vmlinux", "initramfs", "rootfs", "tools/vsock-echo"):
+                files[name] = tmp / name
+                files[name].parent.mkdir(parents=True, exist_ok=True)
+                files[name].write_text("x")
+            art = Artifacts(tmp, files["vmlinuz"], files["vmlinux"], files["initramfs"], [],
+                            files["rootfs"], files["tools/vsock-echo"])
+            scripts = tmp / "l1_scripts"
+            scripts.mkdir()
+            (scripts / "probe.sh").write_text(
+                'echo "env $E2E_NAME $E2E_MODE $(basename "$L2_VMLINUX") '
+                '$(ls -A "$SCRATCH" | wc -l) $(pwd)"\n'
+                '[ -x "$CURL" ] && echo "curl ok"\n'
+                'sleep 300 &\necho "leftover $!"\nexit 5\n')
+            saved = l1.HOST_SCRIPTS
+            l1.HOST_SCRIPTS = scripts
+            try:
+                run = plan.VmRun("probe", "script", "vmlinuz", 1, 64, "console=ttyS0", 30, 0,
+                                 "probe", l1_script="probe")
+                t = direct.run(art, tmp / "ember", [run], None, io.StringIO(), lambda a: None)
+            finally:
+                l1.HOST_SCRIPTS = saved
+            [attempt] = t.attempts["probe"]
+            lines = [line for _, line in attempt.console]
+            self.assertEqual(attempt.status, 5)
+            self.assertRegex(lines[0], r"^env probe direct vmlinux 0 .*/scratch/probe$")
+            self.assertEqual(lines[1], "curl ok")
+            self.assertLess(attempt.seconds, 10)
+            self.assertFalse(alive(int(lines[2].split()[1])))
+
+
+class DeviceBenchParseTest(unittest.TestCase):
+    """benchmarks/device_bench.py's reading of the console (no VM)."""
+
+    def test_parse_and_ratio(self):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+        import device_bench
+        lines = [
+            "E2E-L1S bench begin ember 1",
+            "E2E-L2 bench seqread seqread bytes 1 seconds 1 mib_per_s 80.00",
+            "E2E-L2 bench randread randread ops 9 seconds 1 iops 300.0",
+            "E2E-L2 bench net-h2g failed: e2e-bench: connect",
+            "E2E-L1S bench ember 1 net-g2h recv bytes 1 seconds 1 mib_per_s 2.00",
+            "E2E-L1S bench end ember 1 status 0",
+            "E2E-L1S bench qemu vsock unavailable: no /dev/vhost-vsock",
+            "E2E-L1S bench begin qemu 1",
+            "E2E-L2 bench seqread seqread bytes 1 seconds 1 mib_per_s 40.00",
+            "E2E-L1S bench ember 1 net-g2h recv bytes 1 seconds 1 mib_per_s 9.00",  # not this run
+            "E2E-L1S bench end qemu 1 status 3",
+        ]
+        samples, failures, notes = device_bench.parse_console(lines)
+        self.assertEqual(samples["ember"]["seqread"], [80.0])
+        self.assertEqual(samples["ember"]["randread"], [300.0])
+        self.assertEqual(samples["ember"]["net_g2h"], [2.0])
+        self.assertEqual(samples["qemu"]["seqread"], [40.0])
+        self.assertEqual(samples["qemu"]["net_g2h"], [])
+        self.assertEqual(len(failures), 2)  # ember's net-h2g, qemu's exit status
+        self.assertEqual(notes, ["qemu vsock unavailable: no /dev/vhost-vsock"])
+        summary = device_bench.summarize(samples)
+        self.assertEqual(summary["ratio"]["seqread"], 2.0)
+        self.assertIsNone(summary["ratio"]["randread"])
+        self.assertIn("| block sequential read", device_bench.table(summary, samples))
+        bench = device_bench.scenario(2, 16, 3, ("ember", "qemu"))
+        self.assertEqual(bench.l1_tools, ("qemu",))
+        self.assertIn(("BENCH_ITERATIONS", "2"), bench.l1_env)
+        self.assertTrue((l1.HOST_SCRIPTS / f"{bench.l1_script}.sh").is_file())
 
 
 if __name__ == "__main__":
