@@ -230,9 +230,7 @@ int pool_create(const PoolCreateOptions& o) {
     ctx.progress("VM started; waiting for the guest agent");
     agent::ReadyReport ready;
     {
-      auto agent = wait_for_agent(vm.vsock_socket(),
-                                  ctx.within(std::chrono::milliseconds(static_cast<int64_t>(o.ready_timeout_s * 1000))),
-                                  ctx.wake_fd(), [&vm] { return vm.ember_alive(); }, &ready);
+      auto agent = vm.wait_for_guest_agent(ctx, o.ready_timeout_s, &ready);
       if (!agent) {
         diagnostics = vm.diagnostics();
         return fail(kExitGuestNotReady, "the guest agent did not answer: " + agent.error().message);
@@ -260,21 +258,11 @@ int pool_create(const PoolCreateOptions& o) {
 }
 
 int pool_run(const PoolRunOptions& o) {
-  RunReport report;
-  auto watch = InterruptWatch::install();
-  if (!watch) {
-    report.exit_code = kExitInternal;
-    report.error = watch.error().message;
-    print_outcome(report, "", o.json);
-    return report.exit_code;
-  }
-  RunContext ctx(*watch, o.timeout_s);
-  std::string diagnostics;
-  auto fail = [&](int code, std::string text) {
-    report.error = std::move(text);
-    return ctx.fail(code, &report.error);
-  };
-  report.exit_code = [&]() -> int {
+  return run_reported(o.json, o.timeout_s, [&](RunContext& ctx, RunReport& report, std::string& diagnostics) -> int {
+    auto fail = [&](int code, std::string text) {
+      report.error = std::move(text);
+      return ctx.fail(code, &report.error);
+    };
     if (auto r = check_pool_name(o.name); !r) return fail(kExitUsage, r.error().message);
     const PoolPaths paths = pool_paths(o.pools_root, o.name);
     auto info = read_pool(paths, o.name);
@@ -307,9 +295,7 @@ int pool_run(const PoolRunOptions& o) {
     }
     report.start_s = ctx.elapsed_s();
     agent::ReadyReport ready;
-    auto agent = wait_for_agent(vm.vsock_socket(),
-                                ctx.within(std::chrono::milliseconds(static_cast<int64_t>(o.ready_timeout_s * 1000))),
-                                ctx.wake_fd(), [&vm] { return vm.ember_alive(); }, &ready);
+    auto agent = vm.wait_for_guest_agent(ctx, o.ready_timeout_s, &ready);
     if (!agent) {
       diagnostics = vm.diagnostics();
       return fail(kExitGuestNotReady, "the guest agent of the clone did not answer: " + agent.error().message);
@@ -319,11 +305,7 @@ int pool_run(const PoolRunOptions& o) {
     if (!report.error.empty() && code != kExitCommandNotStarted && code != kExitCopyFailed) diagnostics = vm.diagnostics();
     vm.stop_ember();
     return code;
-  }();
-  report.timed_out = report.exit_code == kExitTimeout && ctx.timed_out();
-  report.total_s = ctx.elapsed_s();
-  print_outcome(report, diagnostics, o.json);
-  return report.exit_code;
+  });
 }
 
 int pool_list(const std::string& pools_root, bool as_json) {

@@ -77,10 +77,8 @@ int run_in_vm(const RunOptions& o, const RunContext& ctx, RunReport& report, std
   report.start_s = ctx.elapsed_s();
   ctx.progress("VM started; waiting for the guest agent");
 
-  const auto ready_limit = std::chrono::milliseconds(static_cast<int64_t>(o.ready_timeout_s * 1000));
   agent::ReadyReport ready;
-  auto agent = wait_for_agent(vm.vsock_socket(), ctx.within(ready_limit), ctx.wake_fd(),
-                              [&vm] { return vm.ember_alive(); }, &ready);
+  auto agent = vm.wait_for_guest_agent(ctx, o.ready_timeout_s, &ready);
   if (!agent) {
     diagnostics = vm.diagnostics();
     char limit[32];
@@ -111,22 +109,29 @@ void print_outcome(const RunReport& report, const std::string& diagnostics, bool
   }
 }
 
-int run_command(const RunOptions& options) {
+int run_reported(bool json, double timeout_s,
+                 const std::function<int(RunContext& ctx, RunReport& report, std::string& diagnostics)>& body) {
   RunReport report;
   auto watch = InterruptWatch::install();
   if (!watch) {
     report.exit_code = kExitInternal;
     report.error = watch.error().message;
-    print_outcome(report, "", options.json);
+    print_outcome(report, "", json);
     return report.exit_code;
   }
-  RunContext ctx(*watch, options.timeout_s);
+  RunContext ctx(*watch, timeout_s);
   std::string diagnostics;
-  report.exit_code = run_in_vm(options, ctx, report, diagnostics);
+  report.exit_code = body(ctx, report, diagnostics);
   report.timed_out = report.exit_code == kExitTimeout && ctx.timed_out();
   report.total_s = ctx.elapsed_s();
-  print_outcome(report, diagnostics, options.json);
+  print_outcome(report, diagnostics, json);
   return report.exit_code;
+}
+
+int run_command(const RunOptions& options) {
+  return run_reported(options.json, options.timeout_s, [&](RunContext& ctx, RunReport& report, std::string& diagnostics) {
+    return run_in_vm(options, ctx, report, diagnostics);
+  });
 }
 
 }  // namespace ember::ctl

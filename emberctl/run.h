@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "emberctl/context.h"
 #include "emberctl/job.h"
 #include "emberctl/report.h"
 
@@ -29,6 +31,12 @@ struct RunOptions {
 
 // Runs it and returns emberctl's exit status; prints errors (and --json's line) itself.
 int run_command(const RunOptions& options);
+
+// The frame of `run` and `pool run`: installs the interrupt watch, gives `body` a context with
+// the run's time limit, then reports (print_outcome) what `body` returned (emberctl's exit
+// status) with the diagnostics it left.
+int run_reported(bool json, double timeout_s,
+                 const std::function<int(RunContext& ctx, RunReport& report, std::string& diagnostics)>& body);
 
 // Prints a finished run: the error and diagnostics on stderr, and with `json` the JSON line on
 // stdout (after a newline when the command's output left a line open).

@@ -65,6 +65,12 @@ Result<ApiClient> VmHost::start_ember(const std::string& binary, const RunContex
   }
 }
 
+Result<AgentConnection> VmHost::wait_for_guest_agent(const RunContext& ctx, double timeout_s,
+                                                     agent::ReadyReport* ready) {
+  const auto limit = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  return wait_for_agent(vsock_socket(), ctx.within(limit), ctx.wake_fd(), [this] { return ember_alive(); }, ready);
+}
+
 Result<void> VmHost::ember_alive() {
   if (!ember_) return make_error("ember is not running");
   if (auto status = ember_->poll_exit())

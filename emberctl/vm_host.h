@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/client.h"
+#include "emberctl/agent_client.h"
 #include "emberctl/context.h"
 #include "emberctl/ember_process.h"
 #include "emberctl/scratch.h"
@@ -37,6 +38,10 @@ class VmHost {
   [[nodiscard]] Result<ApiClient> start_ember(const std::string& binary, const RunContext& ctx);
   // Fails once ember has exited (saying how): for waits that must give up when the VM is gone.
   [[nodiscard]] Result<void> ember_alive();
+  // Waits for this VM's guest agent to answer, at most `timeout_s` (and within the run's own
+  // limits); gives up at once when ember ends.
+  [[nodiscard]] Result<AgentConnection> wait_for_guest_agent(const RunContext& ctx, double timeout_s,
+                                                             agent::ReadyReport* ready);
   [[nodiscard]] int ember_exit_fd() const { return ember_ ? ember_->exit_fd() : -1; }
   // Stops ember now (also done on destruction); its status as EmberProcess::stop returns it.
   int stop_ember();

@@ -1,5 +1,6 @@
 // The exec file checks (static x86-64 ELF) and the copy into the jail. No root needed.
 #include "jailer/exec_file.h"
+#include "tests/unit/jailer/temp_directory.h"
 
 #include <elf.h>
 #include <gtest/gtest.h>
@@ -77,18 +78,7 @@ TEST(JailerExecFile, ProgramHeadersOutsideTheDataAreRefused) {
   EXPECT_NE(error_of(far).find("too small"), std::string::npos);
 }
 
-class TempDirectory {
- public:
-  TempDirectory() {
-    char tmpl[] = "/tmp/jailer-unit-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDirectory() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDirectory;
 
 void write_file(const std::string& path, const std::vector<uint8_t>& data, mode_t mode) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),

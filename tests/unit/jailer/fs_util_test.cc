@@ -1,5 +1,6 @@
 // The jailer's small file helpers. No root needed.
 #include "jailer/fs_util.h"
+#include "tests/unit/jailer/temp_directory.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,18 +12,7 @@
 namespace ember::jailer {
 namespace {
 
-class TempDirectory {
- public:
-  TempDirectory() {
-    char tmpl[] = "/tmp/jailer-unit-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDirectory() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDirectory;
 
 TEST(JailerFsUtil, MakeDirectoriesReportsWhatItMade) {
   TempDirectory dir;

@@ -10,22 +10,12 @@
 #include <fstream>
 
 #include "jailer/fs_util.h"
+#include "tests/unit/jailer/temp_directory.h"
 
 namespace ember::jailer {
 namespace {
 
-class TempDirectory {
- public:
-  TempDirectory() {
-    char tmpl[] = "/tmp/jailer-unit-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDirectory() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDirectory;
 
 TEST(JailerRollback, UndoRemovesWhatWasRecordedNewestFirst) {
   TempDirectory dir;
