@@ -137,7 +137,8 @@ SCENARIOS = (
                        r"E2E-L2 drives read 5 MiB direct: unlimited [\d.]+ s, limited [\d.]+ s",
                        r"E2E-L2 drives rate-limit ok", r"E2E-L2 drives rw write-read ok",
                        r"E2E-L2 drives ro flag 1", r"E2E-L2 drives ro write refused",
-                       r"E2E-L1S drives ro image unchanged")),
+                       r"E2E-L1S drives ro image unchanged",
+                       r"E2E-L1S drives rw block on the host matches the guest's sha256")),
     # emberctl (emberctl/README.md) with the guest agent: l1_scripts/emberctl_*.sh. L2 boots
     # from the rootfs, or for the pool from the initramfs; l2_scenario is unused (emberctl builds
     # the guest command line itself).

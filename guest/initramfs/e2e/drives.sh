@@ -35,6 +35,8 @@ if dd if=/dev/urandom of=/tmp/block bs=4k count=1 2> /dev/null &&
    dd if="/dev/$fast" of=/tmp/back bs=4k skip=7 count=1 iflag=direct 2> /dev/null &&
    cmp -s /tmp/block /tmp/back; then
   e2e_say "drives rw write-read ok"
+  sync
+  e2e_say "drives rw block-7 sha256 $(sha256sum < /tmp/block | cut -d' ' -f1)"
 else
   e2e_say "drives rw write-read failed"
 fi

@@ -4,7 +4,8 @@
 #   slow  9 MiB, rate_limiter bandwidth 512 KiB/s (bucket size 512 KiB, refill_time 1000 ms)
 #   ro   10 MiB of random bytes, is_read_only
 # The guest times direct reads of the fast and slow drives and tries to write the read-only
-# one; here we check that the read-only image is unchanged afterwards.
+# one; here we check that the read-only image is unchanged afterwards and that the block the guest
+# wrote to the fast one is in its image.
 . "$L1_SCRIPTS/lib.sh"
 
 truncate -s 8M fast.img && truncate -s 9M slow.img || l1_fail "images"
@@ -27,9 +28,16 @@ cat > vm.json <<JSON
   ]
 }
 JSON
-"$EMBER" --no-api --config-file vm.json --id "$E2E_NAME"
+"$EMBER" --no-api --config-file vm.json --id "$E2E_NAME" > console
 status=$?
+cat console
 l1_say "ember exited with status $status"
+# What the guest wrote to the fast drive's block 7 is in the image once the VM has ended.
+guest_sum=$(sed -n 's/.*E2E-L2 drives rw block-7 sha256 \([0-9a-f]*\).*/\1/p' console)
+host_sum=$(dd if=fast.img bs=4k skip=7 count=1 2> /dev/null | sha256sum | cut -d' ' -f1)
+if [ -n "$guest_sum" ] && [ "$guest_sum" = "$host_sum" ]; then
+  l1_say "drives rw block on the host matches the guest's sha256"
+fi
 if [ "$(sha256sum < ro.img | cut -d' ' -f1)" = "$ro_sum" ]; then
   l1_say "drives ro image unchanged"
 else
