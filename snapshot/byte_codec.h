@@ -41,6 +41,13 @@ class ByteWriter {
     raw(&v, sizeof(T));
   }
 
+  // u32 count, then each struct as pod() writes it.
+  template <class T>
+  void pods(const std::vector<T>& items) {
+    u32(static_cast<uint32_t>(items.size()));
+    for (const T& item : items) pod(item);
+  }
+
   [[nodiscard]] const std::vector<uint8_t>& data() const { return out_; }
   [[nodiscard]] std::vector<uint8_t> take() { return std::move(out_); }
 
@@ -72,6 +79,18 @@ class ByteReader {
     T v{};
     TRY(raw(what, &v, sizeof(T)));
     return v;
+  }
+  // What pods() wrote: at most `max` structs.
+  template <class T>
+  [[nodiscard]] Result<std::vector<T>> pods(const char* what, uint32_t max) {
+    ASSIGN_OR_RETURN(uint32_t n, count(what, 4 + sizeof(T), max));
+    std::vector<T> items;
+    items.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(T item, pod<T>(what));
+      items.push_back(item);
+    }
+    return items;
   }
   // A count of items that each take at least `min_item_size` bytes: refused when the rest of
   // the input could not hold that many, so a forged count cannot make the caller allocate.

@@ -184,8 +184,7 @@ void encode_transport(ByteWriter& out, const VirtioMmioTransport::State& t) {
   out.u32(t.queue_sel);
   out.u32(t.interrupt_status);
   out.u32(t.config_generation);
-  out.u32(static_cast<uint32_t>(t.queues.size()));
-  for (const auto& q : t.queues) out.pod(q);
+  out.pods(t.queues);
   out.bytes(t.device_state);
 }
 
@@ -198,11 +197,7 @@ Result<VirtioMmioTransport::State> decode_transport(ByteReader& in) {
   ASSIGN_OR_RETURN(t.queue_sel, in.u32("virtio QueueSel"));
   ASSIGN_OR_RETURN(t.interrupt_status, in.u32("virtio InterruptStatus"));
   ASSIGN_OR_RETURN(t.config_generation, in.u32("virtio ConfigGeneration"));
-  ASSIGN_OR_RETURN(uint32_t queues, in.count("virtio queue count", 4 + sizeof(VirtQueue::State), kMaxQueues));
-  for (uint32_t i = 0; i < queues; ++i) {
-    ASSIGN_OR_RETURN(VirtQueue::State q, in.pod<VirtQueue::State>("virtio queue state"));
-    t.queues.push_back(q);
-  }
+  ASSIGN_OR_RETURN(t.queues, in.pods<VirtQueue::State>("virtio queue state", kMaxQueues));
   ASSIGN_OR_RETURN(t.device_state, in.bytes("virtio device state", kMaxDeviceState));
   return t;
 }

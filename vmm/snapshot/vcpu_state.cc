@@ -19,24 +19,6 @@ constexpr uint32_t kMaxMsrs = 4096;
 constexpr uint32_t kMaxCpuidEntries = 4096;
 constexpr size_t kMaxXsaveSize = 1 << 20;
 
-template <class T>
-void encode_pods(ByteWriter& out, const std::vector<T>& items) {
-  out.u32(static_cast<uint32_t>(items.size()));
-  for (const T& item : items) out.pod(item);
-}
-
-template <class T>
-Result<std::vector<T>> decode_pods(ByteReader& in, const char* what, uint32_t max) {
-  ASSIGN_OR_RETURN(uint32_t n, in.count(what, 4 + sizeof(T), max));
-  std::vector<T> items;
-  items.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    ASSIGN_OR_RETURN(T item, in.pod<T>(what));
-    items.push_back(item);
-  }
-  return items;
-}
-
 }  // namespace
 
 Result<VcpuState> save_vcpu_state(const VcpuFd& vcpu, const std::vector<uint32_t>& msr_indices, size_t xsave_size) {
@@ -79,7 +61,7 @@ Result<void> restore_vcpu_state(const VcpuFd& vcpu, const VcpuState& s, size_t x
 }
 
 void encode_vcpu_state(ByteWriter& out, const VcpuState& s) {
-  encode_pods(out, s.cpuid);
+  out.pods(s.cpuid);
   out.pod(s.mp_state);
   out.pod(s.regs);
   out.pod(s.sregs);
@@ -87,13 +69,13 @@ void encode_vcpu_state(ByteWriter& out, const VcpuState& s) {
   out.pod(s.xcrs);
   out.pod(s.debugregs);
   out.pod(s.lapic);
-  encode_pods(out, s.msrs);
+  out.pods(s.msrs);
   out.pod(s.events);
 }
 
 Result<VcpuState> decode_vcpu_state(ByteReader& in) {
   VcpuState s;
-  ASSIGN_OR_RETURN(s.cpuid, decode_pods<kvm_cpuid_entry2>(in, "vCPU CPUID entries", kMaxCpuidEntries));
+  ASSIGN_OR_RETURN(s.cpuid, in.pods<kvm_cpuid_entry2>("vCPU CPUID entries", kMaxCpuidEntries));
   ASSIGN_OR_RETURN(s.mp_state, in.pod<kvm_mp_state>("vCPU MP state"));
   ASSIGN_OR_RETURN(s.regs, in.pod<kvm_regs>("vCPU registers"));
   ASSIGN_OR_RETURN(s.sregs, in.pod<kvm_sregs>("vCPU special registers"));
@@ -102,7 +84,7 @@ Result<VcpuState> decode_vcpu_state(ByteReader& in) {
   ASSIGN_OR_RETURN(s.xcrs, in.pod<kvm_xcrs>("vCPU XCRs"));
   ASSIGN_OR_RETURN(s.debugregs, in.pod<kvm_debugregs>("vCPU debug registers"));
   ASSIGN_OR_RETURN(s.lapic, in.pod<kvm_lapic_state>("vCPU local APIC"));
-  ASSIGN_OR_RETURN(s.msrs, decode_pods<kvm_msr_entry>(in, "vCPU MSRs", kMaxMsrs));
+  ASSIGN_OR_RETURN(s.msrs, in.pods<kvm_msr_entry>("vCPU MSRs", kMaxMsrs));
   ASSIGN_OR_RETURN(s.events, in.pod<kvm_vcpu_events>("vCPU events"));
   return s;
 }
