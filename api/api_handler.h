@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "api/action.h"
+#include "vmm/controller/action.h"
 
 namespace ember {
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/json_fields.h"
+#include "api/vm_config_json.h"
 
 namespace ember::api_detail {
 namespace {

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "api/action.h"
-#include "api/models.h"
-#include "vmm/util/result.h"
+#include "vmm/controller/action.h"
+#include "config/models.h"
+#include "base/result.h"
 
 namespace ember::api_detail {
 

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "api/action.h"
-#include "vmm/util/result.h"
+#include "vmm/controller/action.h"
+#include "base/result.h"
 
 namespace ember {
 

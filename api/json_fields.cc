@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vmm/config/vm_config.h"
+#include "config/vm_config.h"
 
 namespace ember::api_detail {
 

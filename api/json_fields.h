@@ -14,7 +14,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::api_detail {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "api/action.h"
-#include "vmm/util/result.h"
+#include "vmm/controller/action.h"
+#include "base/result.h"
 
 namespace ember {
 

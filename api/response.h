@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "api/api_handler.h"
-#include "api/models.h"
-#include "vmm/config/vm_config.h"
+#include "config/models.h"
+#include "config/vm_config.h"
 
 namespace ember {
 

@@ -33,8 +33,8 @@
 #include "api/request_parser.h"
 #include "api/response.h"
 #include "vmm/seccomp/thread_filters.h"
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

@@ -11,12 +11,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "api/api_handler.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
+#include "vmm/metrics/api_server_stats.h"
 
 namespace ember {
 
@@ -26,22 +26,6 @@ struct ApiServerLimits {
   size_t max_body_bytes = 50 * 1024;
   // Connections beyond this are closed as soon as they are accepted.
   size_t max_connections = 128;
-};
-
-// Counts for one endpoint, keyed like api_endpoint_name ("PUT /drives/{drive_id}").
-struct ApiEndpointStats {
-  uint64_t requests = 0;
-  uint64_t failures = 0;  // answered with a status of 400 or more
-  uint64_t total_latency_us = 0;
-  uint64_t max_latency_us = 0;
-};
-
-struct ApiServerStats {
-  // Requests that matched no endpoint are counted under "other".
-  std::map<std::string, ApiEndpointStats> endpoints;
-  uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;  // over max_connections
-  uint64_t bad_http = 0;             // malformed or over a limit: answered and closed
 };
 
 class ApiServer {

@@ -7,7 +7,7 @@ throughput over virtio-net both ways, vsock stream throughput both ways.
 A wrapper around the end-to-end harness (tests/e2e): one scripted scenario,
 tests/e2e/l1_scripts/device_bench.sh, runs the VMMs one after the other (in the order
 ember qemu qemu ember ..., so that neither always goes first) inside the nested L1 VM (or here, on a host with hardware KVM), and the guest
-side is guest/initramfs/e2e/devbench.sh with guest/tools/e2e_bench.c. Python 3 standard library.
+side is tests/fixtures/guest/initramfs/e2e/devbench.sh with tests/fixtures/guest/tools/e2e_bench.c. Python 3 standard library.
 
     scripts/build-guest-artifacts.sh && cmake --build build --target ember-static
     python3 benchmarks/device_bench.py [--iterations 2] [--mib 32] [--seconds 5] [--json FILE]

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -1,4 +1,4 @@
-// emberctl's side of the agent protocol (guest/agent/protocol.h), over ember's hybrid vsock:
+// emberctl's side of the agent protocol (agent/protocol.h), over ember's hybrid vsock:
 // a Unix socket connection to the vsock's uds_path, "CONNECT 52\n", "OK <port>\n", then frames.
 #pragma once
 
@@ -7,10 +7,10 @@
 #include <optional>
 #include <string>
 
-#include "guest/agent/frame_io.h"
-#include "guest/agent/protocol.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "agent/frame_io.h"
+#include "agent/protocol.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember::ctl {
 

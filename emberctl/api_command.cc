@@ -9,7 +9,7 @@
 #include "api/client.h"
 #include "emberctl/exit_codes.h"
 #include "emberctl/vm_spec.h"
-#include "vmm/util/file.h"
+#include "base/file.h"
 
 namespace ember::ctl {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "emberctl/exit_codes.h"
 #include "emberctl/paths.h"
-#include "guest/agent/protocol.h"
+#include "agent/protocol.h"
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "dev"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "emberctl/interrupt.h"
-#include "guest/agent/frame_io.h"
+#include "agent/frame_io.h"
 
 namespace ember::ctl {
 

@@ -14,7 +14,7 @@
 #include <deque>
 #include <utility>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::ctl {
 namespace {

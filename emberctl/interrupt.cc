@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <utility>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::ctl {
 namespace {

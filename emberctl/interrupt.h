@@ -4,7 +4,7 @@
 // handler touches nothing else.
 #pragma once
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::ctl {
 

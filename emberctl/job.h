@@ -8,7 +8,7 @@
 #include "emberctl/agent_client.h"
 #include "emberctl/context.h"
 #include "emberctl/report.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::ctl {
 

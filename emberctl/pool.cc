@@ -20,7 +20,7 @@
 #include "emberctl/run.h"
 #include "emberctl/vm_host.h"
 #include "emberctl/vm_spec.h"
-#include "vmm/util/file.h"
+#include "base/file.h"
 
 namespace ember::ctl {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "emberctl/job.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::ctl {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::ctl {
 

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <utility>
 
-#include "vmm/util/errno_error.h"
-#include "vmm/util/unique_fd.h"
+#include "base/errno_error.h"
+#include "base/unique_fd.h"
 
 namespace ember::ctl {
 namespace {

@@ -4,7 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::ctl {
 namespace {

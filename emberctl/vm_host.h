@@ -14,7 +14,7 @@
 #include "emberctl/ember_process.h"
 #include "emberctl/scratch.h"
 #include "emberctl/tap_device.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::ctl {
 

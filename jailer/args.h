@@ -11,7 +11,7 @@
 
 #include "jailer/cgroup_plan.h"
 #include "jailer/resource_limits.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

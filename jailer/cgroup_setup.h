@@ -6,7 +6,7 @@
 
 #include "jailer/cgroup_plan.h"
 #include "jailer/rollback.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::jailer {
 

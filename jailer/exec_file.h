@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 
-#include "vmm/util/errno_error.h"
-#include "vmm/util/unique_fd.h"
+#include "base/errno_error.h"
+#include "base/unique_fd.h"
 
 namespace ember::jailer {
 

@@ -26,8 +26,8 @@
 #include "jailer/process_state.h"
 #include "jailer/resource_limits.h"
 #include "jailer/rollback.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/unique_fd.h"
+#include "base/errno_error.h"
+#include "base/unique_fd.h"
 
 namespace ember::jailer {
 

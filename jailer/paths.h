@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

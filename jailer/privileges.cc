@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::jailer {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::jailer {
 

@@ -2,7 +2,7 @@
 // environment, default signal handling, and (--daemonize) a new session with stdio on /dev/null.
 #pragma once
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

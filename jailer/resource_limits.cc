@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <string>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::jailer {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::jailer {
 

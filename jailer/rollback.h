@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember::jailer {
 

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# Builds what the end-to-end tests boot, from Debian packages only (see guest/README.md):
+# Builds what the end-to-end tests boot, from Debian packages only (see tests/fixtures/guest/README.md):
 #
 #   OUT_DIR/kernel/{vmlinuz,vmlinux,config,release}   Debian's stock kernel (fetch-guest-kernel.sh)
-#   OUT_DIR/kernel/modules/*.ko                       the modules of guest/modules/l1.list and
+#   OUT_DIR/kernel/modules/*.ko                       the modules of tests/fixtures/guest/modules/l1.list and
 #                                                     l2.list with their dependencies, and
 #   OUT_DIR/kernel/modules/{l1,l2}.order              their load orders, one file name a line
 #   OUT_DIR/l2/initramfs.cpio.gz                      busybox, the L2 modules, /init, /e2e/*.sh
 #   OUT_DIR/l2/rootfs.ext4                            the same tree as a 64 MiB ext4 image
 #   OUT_DIR/tools/vsock-echo                          static vsock/Unix-socket echo tool (guest and host side)
 #   OUT_DIR/tools/e2e-bench                           static block/stream benchmark tool (guest and host side)
-#   OUT_DIR/tools/ember-agent                         the guest agent (guest/agent/), static; /bin/ember-agent in both images
+#   OUT_DIR/tools/ember-agent                         the guest agent (agent/), static; /bin/ember-agent in both images
 #   OUT_DIR/manifest.txt                              "PATH SIZE SHA256" for every file above
 #
 # Usage: build-guest-artifacts.sh [OUT_DIR]      (default: build/guest-artifacts)
 #        EMBER_AGENT=FILE build-guest-artifacts.sh ...   use that static ember-agent (e.g. CMake's
-#        build/bin/ember-agent) instead of building it from guest/agent/ with g++ -static
+#        build/bin/ember-agent) instead of building it from agent/ with g++ -static
 #
 # Cached: the kernel is fetched only when missing (or when a listed module is missing); an image
-# is rebuilt only when it is missing or when its inputs (this script, guest/initramfs/, the
+# is rebuilt only when it is missing or when its inputs (this script, tests/fixtures/guest/initramfs/, the
 # modules, busybox) differ from the ones it was built from; an unchanged file keeps its mtime.
 # Needs: busybox-static, cpio, e2fsprogs, binutils, xz-utils (scripts/install-deps.sh), apt, g++.
 set -euo pipefail
@@ -27,7 +27,7 @@ out="${1:-$root/build/guest-artifacts}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 self="$root/scripts/build-guest-artifacts.sh"
-guest="$root/guest"
+guest="$root/tests/fixtures/guest"
 kernel="$out/kernel"
 busybox=/bin/busybox
 rootfs_mib=64
@@ -81,7 +81,7 @@ done
 # --- The L2 guest tree ------------------------------------------------------------------------
 
 # The guest agent, built before the image inputs are listed: the images hold its binary. Built
-# here with g++ -static from guest/agent/ (no CMake build needed), again only when a source is
+# here with g++ -static from agent/ (no CMake build needed), again only when a source is
 # newer; or taken from EMBER_AGENT.
 agent="$out/tools/ember-agent"
 mkdir -p "$out/tools"
@@ -91,10 +91,10 @@ if [ -n "${EMBER_AGENT:-}" ]; then
     && die "EMBER_AGENT=$EMBER_AGENT is dynamically linked; the guest has no shared libraries (link it -static)"
   cmp -s "$EMBER_AGENT" "$agent" || cp "$EMBER_AGENT" "$agent"
 else
-  agent_sources=("$guest"/agent/{protocol,frame_io,command,session,main}.cc)
+  agent_sources=("$root"/agent/{protocol,frame_io,command,session,main}.cc)
   agent_stale=0
   [ -x "$agent" ] || agent_stale=1
-  for src in "${agent_sources[@]}" "$guest"/agent/*.h "$root"/vmm/util/{result,unique_fd,errno_error}.h; do
+  for src in "${agent_sources[@]}" "$root"/agent/*.h "$root"/base/{result,unique_fd,errno_error}.h; do
     if [ "$src" -nt "$agent" ]; then agent_stale=1; fi
   done
   if [ "$agent_stale" = 1 ]; then

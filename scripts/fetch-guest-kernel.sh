@@ -15,7 +15,7 @@ set -euo pipefail
 dir="${1:?usage: fetch-guest-kernel.sh DIR [MODULE...]}"
 shift
 modules=("$@")
-module_order="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/guest/modules/module-order.sh"
+module_order="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fixtures/guest/modules/module-order.sh"
 mkdir -p "$dir"
 cd "$dir"
 

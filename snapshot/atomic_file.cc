@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <vector>
 
-#include "vmm/util/errno_error.h"
-#include "vmm/util/unique_fd.h"
+#include "base/errno_error.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 namespace {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

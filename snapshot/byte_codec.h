@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -9,9 +9,9 @@
 #include <cerrno>
 
 #include "snapshot/atomic_file.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/unique_fd.h"
+#include "memory/guest_memory.h"
+#include "base/errno_error.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "snapshot/atomic_file.h"
 #include "snapshot/crc64.h"
-#include "vmm/util/file.h"
+#include "base/file.h"
 
 namespace ember {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "vmm/util/check.h"
+#include "base/check.h"
 
 namespace ember {
 

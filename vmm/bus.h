@@ -10,7 +10,7 @@
 #include <string>
 
 #include "devices/bus_device.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

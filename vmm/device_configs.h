@@ -4,7 +4,7 @@
 
 #include <optional>
 
-#include "api/models.h"
+#include "config/models.h"
 #include "devices/rate_limiter/rate_limiter.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/vsock/virtio_vsock.h"

@@ -5,7 +5,7 @@
 
 #include "devices/bus_device.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/util/event_fd.h"
+#include "base/event_fd.h"
 
 namespace ember {
 

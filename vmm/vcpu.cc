@@ -5,8 +5,8 @@
 #include <string>
 
 #include "vmm/seccomp/thread_filters.h"
-#include "vmm/util/hex.h"
-#include "vmm/util/log.h"
+#include "base/hex.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

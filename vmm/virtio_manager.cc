@@ -5,8 +5,8 @@
 #include <map>
 
 #include "vmm/irq_eventfd.h"
-#include "vmm/util/hex.h"
-#include "vmm/util/log.h"
+#include "base/hex.h"
+#include "base/log.h"
 #include "vmm/x86_64/layout.h"
 
 namespace ember {

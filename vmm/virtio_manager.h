@@ -12,11 +12,11 @@
 #include "devices/virtio/mmio_transport.h"
 #include "devices/virtio/virtio_device.h"
 #include "vmm/bus.h"
-#include "vmm/event_loop.h"
+#include "base/event_loop.h"
 #include "vmm/kvm/kvm.h"
-#include "vmm/memory/guest_memory.h"
+#include "memory/guest_memory.h"
 #include "vmm/snapshot/virtio_state.h"
-#include "vmm/util/event_fd.h"
+#include "base/event_fd.h"
 #include "vmm/x86_64/acpi/tables.h"
 
 namespace ember {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "vmm/config/vm_config.h"
+#include "config/vm_config.h"
 #include "vmm/metrics/vm_counters.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

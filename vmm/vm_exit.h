@@ -7,8 +7,8 @@
 #include <mutex>
 #include <string>
 
-#include "vmm/util/event_fd.h"
-#include "vmm/util/result.h"
+#include "base/event_fd.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "vmm/util/log.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

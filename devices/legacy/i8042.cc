@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <string>
 
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

@@ -20,7 +20,7 @@
 #include <span>
 
 #include "devices/bus_device.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "vmm/util/log.h"
+#include "base/log.h"
 
 namespace ember {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-#include "vmm/util/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 

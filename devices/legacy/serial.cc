@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "vmm/util/check.h"
+#include "base/check.h"
 
 namespace ember {
 namespace {

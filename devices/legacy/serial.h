@@ -23,7 +23,7 @@
 
 #include "devices/bus_device.h"
 #include "devices/legacy/output_sink.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -23,8 +23,8 @@
 
 #include "devices/rate_limiter/clock.h"
 #include "devices/rate_limiter/token_bucket.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 

@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "vmm/util/check.h"
+#include "base/check.h"
 
 namespace ember {
 namespace {

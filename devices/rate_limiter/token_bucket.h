@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -4,10 +4,10 @@
 #include <string>
 #include <utility>
 
-#include "vmm/util/hex.h"
+#include "base/hex.h"
 #include "devices/virtio/virtio_defs.h"
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

@@ -29,8 +29,8 @@
 #include "devices/bus_device.h"
 #include "devices/virtio/queue.h"
 #include "devices/virtio/virtio_device.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/result.h"
+#include "memory/guest_memory.h"
+#include "base/result.h"
 
 namespace ember {
 

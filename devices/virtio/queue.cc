@@ -4,9 +4,9 @@
 #include <cstring>
 #include <string>
 
-#include "vmm/util/hex.h"
+#include "base/hex.h"
 #include "devices/virtio/virtio_defs.h"
-#include "vmm/util/check.h"
+#include "base/check.h"
 
 namespace ember {
 namespace {

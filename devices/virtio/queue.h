@@ -21,8 +21,8 @@
 #include <span>
 #include <vector>
 
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/result.h"
+#include "memory/guest_memory.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -21,7 +21,7 @@ class Artifacts:
 
     @property
     def tools_dir(self) -> Path:
-        """OUT_DIR/tools: the static tools (guest/tools) for the guest and the host side."""
+        """OUT_DIR/tools: the static tools (tests/fixtures/guest/tools) for the guest and the host side."""
         return self.vsock_echo.parent
 
     def kernel(self, name: str) -> Path:

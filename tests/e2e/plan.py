@@ -33,7 +33,7 @@ class VmRun:
     l1_tools: Tuple[str, ...] = ()    # the optional L1 tools that script needs
     l1_env: Tuple[Tuple[str, str], ...] = ()   # extra environment of that script
 
-# Ports of the vsock scenario (guest/initramfs/e2e/vsock.sh).
+# Ports of the vsock scenario (tests/fixtures/guest/initramfs/e2e/vsock.sh).
 VSOCK_HOST_PORT = 6000   # the guest connects to the host here
 VSOCK_GUEST_PORT = 5000  # the host connects to the guest here
 

@@ -44,7 +44,7 @@ NONZERO = "non-zero"
 BASE_BOOT_ARGS = ("console=ttyS0 reboot=k panic=1 pci=off i8042.noaux i8042.nomux "
                   "i8042.dumbkbd lpj=1904640")
 
-# Lines the L2 /init prints when something went wrong on its side (guest/initramfs/init):
+# Lines the L2 /init prints when something went wrong on its side (tests/fixtures/guest/initramfs/init):
 # every scenario forbids them.
 _GUEST_TROUBLE = (r"E2E-L2 (insmod-failed|scenario-missing|scenario-returned)",)
 # Every scenario but `panic` also forbids a panic.

@@ -39,11 +39,11 @@ case "$target" in
       devices/rate_limiter/clock.cc
       devices/rate_limiter/token_bucket.cc
       devices/rate_limiter/rate_limiter.cc
-      vmm/util/check.cc
-      vmm/util/log.cc
-      vmm/memory/guest_memory.cc
+      base/check.cc
+      base/log.cc
+      memory/guest_memory.cc
     )
-    watched=("$root/devices/virtio" "$root/vmm/util" "$root/vmm/memory" "$root/tests/fuzz")
+    watched=("$root/devices/virtio" "$root/base" "$root/memory" "$root/tests/fuzz")
     libs=(-luring)
     ;;
   snapshot_state)
@@ -58,12 +58,12 @@ case "$target" in
       vmm/snapshot/vcpu_state.cc
       vmm/snapshot/vm_state.cc
       vmm/kvm/kvm.cc
-      vmm/config/vm_config.cc
-      vmm/util/file.cc
-      vmm/util/check.cc
-      vmm/util/log.cc
+      config/vm_config.cc
+      base/file.cc
+      base/check.cc
+      base/log.cc
     )
-    watched=("$root/snapshot" "$root/vmm/snapshot" "$root/vmm/config" "$root/vmm/util" "$root/tests/fuzz")
+    watched=("$root/snapshot" "$root/vmm/snapshot" "$root/config" "$root/base" "$root/tests/fuzz")
     libs=()
     ;;
   *)

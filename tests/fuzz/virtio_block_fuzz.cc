@@ -29,9 +29,9 @@
 #include "devices/bus_device.h"
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/mmio_transport.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "memory/guest_memory.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace {
 

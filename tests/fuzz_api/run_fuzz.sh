@@ -22,8 +22,8 @@ fi
 
 sources=(
   tests/fuzz_api/api_request_fuzz.cc
-  api/action.cc api/json_fields.cc api/body_parsers.cc api/request_parser.cc api/response.cc
-  vmm/config/vm_config.cc
+  vmm/controller/action.cc api/json_fields.cc api/body_parsers.cc api/request_parser.cc api/response.cc
+  config/vm_config.cc api/vm_config_json.cc
 )
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -I"$root")
@@ -32,7 +32,7 @@ mkdir -p "$work/obj" "$work/corpus"
 bin=$work/api_request_fuzz
 
 # Rebuild the objects whose source, or any header of api/ and vmm/config/, is newer; two at a time.
-newest_header=$(find "$root/api" "$root/vmm/config" "$root/vmm/util" -name '*.h' -printf '%T@\n' | sort -n | tail -1)
+newest_header=$(find "$root/api" "$root/config" "$root/base" -name '*.h' -printf '%T@\n' | sort -n | tail -1)
 objects=()
 pids=()
 for src in "${sources[@]}"; do

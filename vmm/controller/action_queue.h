@@ -7,9 +7,9 @@
 #include <future>
 #include <mutex>
 
-#include "api/action.h"
+#include "vmm/controller/action.h"
 #include "api/api_handler.h"
-#include "vmm/util/event_fd.h"
+#include "base/event_fd.h"
 
 namespace ember {
 

@@ -14,8 +14,8 @@
 #include "api/server.h"
 #include "vmm/device_configs.h"
 #include "vmm/seccomp/confined_start.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/log.h"
+#include "base/errno_error.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

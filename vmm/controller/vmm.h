@@ -9,13 +9,13 @@
 #include <optional>
 #include <string>
 
-#include "api/action.h"
+#include "vmm/controller/action.h"
 #include "api/api_handler.h"
-#include "vmm/config/vm_config.h"
+#include "config/vm_config.h"
 #include "vmm/controller/action_queue.h"
-#include "vmm/event_loop.h"
+#include "base/event_loop.h"
 #include "vmm/metrics/metrics.h"
-#include "vmm/util/unique_fd.h"
+#include "base/unique_fd.h"
 #include "vmm/vm.h"
 #include "vmm/vm_exit.h"
 

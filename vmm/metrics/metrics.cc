@@ -8,8 +8,8 @@
 #include <cerrno>
 
 #include "vmm/metrics/metrics_report.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/log.h"
+#include "base/errno_error.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

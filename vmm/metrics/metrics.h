@@ -17,12 +17,12 @@
 #include <functional>
 #include <optional>
 
-#include "api/models.h"
-#include "vmm/event_loop.h"
+#include "config/models.h"
+#include "base/event_loop.h"
 #include "vmm/metrics/metrics_sink.h"
 #include "vmm/metrics/metrics_snapshot.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "api/server.h"
+#include "vmm/metrics/api_server_stats.h"
 #include "vmm/metrics/metrics_sink.h"
 #include "vmm/metrics/vm_counters.h"
 

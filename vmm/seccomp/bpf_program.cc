@@ -14,8 +14,8 @@
 #include <string>
 
 #include "vmm/seccomp/syscall_names.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/unique_fd.h"
+#include "base/errno_error.h"
+#include "base/unique_fd.h"
 
 namespace ember::seccomp {
 namespace {

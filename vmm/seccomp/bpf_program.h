@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "vmm/seccomp/filter.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::seccomp {
 

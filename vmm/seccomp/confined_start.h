@@ -1,7 +1,7 @@
 // Starting a built microVM so that no guest code runs before every thread is confined.
 #pragma once
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 class Vm;

@@ -22,7 +22,7 @@
 #include <string_view>
 
 #include "vmm/seccomp/filter.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::seccomp {
 

@@ -7,7 +7,7 @@
 
 #include "vmm/seccomp/builtin_filters.h"
 #include "vmm/seccomp/filter_file.h"
-#include "vmm/util/file.h"
+#include "base/file.h"
 
 namespace ember::seccomp {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "vmm/seccomp/bpf_program.h"
 #include "vmm/seccomp/filter.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::seccomp {
 

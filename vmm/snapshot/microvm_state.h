@@ -10,8 +10,8 @@
 
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial.h"
-#include "vmm/config/vm_config.h"
-#include "vmm/memory/guest_memory.h"
+#include "config/vm_config.h"
+#include "memory/guest_memory.h"
 #include "vmm/snapshot/vcpu_state.h"
 #include "vmm/snapshot/virtio_state.h"
 #include "vmm/snapshot/vm_state.h"

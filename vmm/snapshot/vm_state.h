@@ -4,7 +4,7 @@
 
 #include <linux/kvm.h>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/result.h"
+#include "memory/guest_memory.h"
+#include "base/result.h"
 
 namespace ember {
 

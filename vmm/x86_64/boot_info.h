@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/result.h"
+#include "memory/guest_memory.h"
+#include "base/result.h"
 #include "vmm/x86_64/memory_map.h"
 
 namespace ember {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "vmm/memory/guest_memory.h"
+#include "memory/guest_memory.h"
 
 namespace ember {
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "devices/virtio/queue.h"
-#include "vmm/memory/guest_memory.h"
+#include "memory/guest_memory.h"
 
 namespace ember {
 

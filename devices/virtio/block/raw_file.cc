@@ -7,8 +7,8 @@
 
 #include <utility>
 
-#include "vmm/util/errno_error.h"
-#include "vmm/util/log.h"
+#include "base/errno_error.h"
+#include "base/log.h"
 
 namespace ember {
 

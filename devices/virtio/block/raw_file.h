@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 

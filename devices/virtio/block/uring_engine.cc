@@ -8,9 +8,9 @@
 #include <cstring>
 #include <utility>
 
-#include "vmm/util/check.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/errno_error.h"
+#include "base/log.h"
 
 namespace ember {
 

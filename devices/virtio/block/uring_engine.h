@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "devices/virtio/block/block_engine.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 struct io_uring;  // liburing's ring, kept out of this header
 

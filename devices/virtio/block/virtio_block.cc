@@ -12,8 +12,8 @@
 #include "devices/virtio/block/sync_engine.h"
 #include "devices/virtio/block/uring_engine.h"
 #include "devices/virtio/virtio_defs.h"
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

@@ -10,7 +10,7 @@
 #include <span>
 #include <string>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

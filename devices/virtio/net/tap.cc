@@ -11,7 +11,7 @@
 #include <cstring>
 
 #include "devices/virtio/net/virtio_net_defs.h"
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember {
 namespace {

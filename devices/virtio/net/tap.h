@@ -9,8 +9,8 @@
 #include <string>
 
 #include "devices/virtio/net/net_backend.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 

@@ -12,8 +12,8 @@
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net_defs.h"
 #include "devices/virtio/virtio_defs.h"
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

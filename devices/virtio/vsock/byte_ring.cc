@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "vmm/util/check.h"
+#include "base/check.h"
 
 namespace ember::vsock {
 

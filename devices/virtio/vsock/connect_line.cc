@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::vsock {
 namespace {

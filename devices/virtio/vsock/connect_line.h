@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember::vsock {
 

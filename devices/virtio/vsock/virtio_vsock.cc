@@ -14,9 +14,9 @@
 
 #include "devices/virtio/virtio_defs.h"
 #include "devices/virtio/vsock/unix_socket.h"
-#include "vmm/util/check.h"
-#include "vmm/util/errno_error.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/errno_error.h"
+#include "base/log.h"
 
 namespace ember {
 namespace {

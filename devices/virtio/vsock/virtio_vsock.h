@@ -51,8 +51,8 @@
 #include "devices/virtio/vsock/vsock_connection.h"
 #include "devices/virtio/vsock/vsock_counters.h"
 #include "devices/virtio/vsock/vsock_packet.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 

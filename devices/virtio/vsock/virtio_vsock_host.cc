@@ -9,8 +9,8 @@
 #include "devices/virtio/vsock/connect_line.h"
 #include "devices/virtio/vsock/unix_socket.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
-#include "vmm/util/check.h"
-#include "vmm/util/log.h"
+#include "base/check.h"
+#include "base/log.h"
 
 namespace ember {
 

@@ -4,7 +4,7 @@
 
 #include "devices/virtio/vsock/unix_socket.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
-#include "vmm/util/log.h"
+#include "base/log.h"
 
 namespace ember {
 

@@ -6,7 +6,7 @@
 #include <array>
 #include <cerrno>
 
-#include "vmm/util/errno_error.h"
+#include "base/errno_error.h"
 
 namespace ember::vsock {
 

@@ -13,8 +13,8 @@
 
 #include "devices/virtio/vsock/byte_ring.h"
 #include "devices/virtio/vsock/credit.h"
-#include "vmm/util/result.h"
-#include "vmm/util/unique_fd.h"
+#include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace ember::vsock {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "devices/virtio/queue.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/result.h"
+#include "memory/guest_memory.h"
+#include "base/result.h"
 
 namespace ember::vsock {
 

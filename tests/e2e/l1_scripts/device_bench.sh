@@ -1,4 +1,4 @@
-# benchmarks/device_bench.py's L1 side: the same L2 guest (guest/initramfs/e2e/devbench.sh) on
+# benchmarks/device_bench.py's L1 side: the same L2 guest (tests/fixtures/guest/initramfs/e2e/devbench.sh) on
 # ember and on QEMU's microvm machine (-accel kvm, virtio-mmio devices), with the same backing
 # file, the same tap and the same host-side tool (e2e-bench), alternating VMM by VMM in the order
 # A B B A A B ... (L1 warms up and the machine's load drifts: neither VMM always goes first).

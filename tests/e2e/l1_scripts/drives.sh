@@ -1,5 +1,5 @@
 # virtio-block drive options end to end, with three data drives told apart by their sizes
-# (guest/initramfs/e2e/drives.sh):
+# (tests/fixtures/guest/initramfs/e2e/drives.sh):
 #   fast  8 MiB, no limits
 #   slow  9 MiB, rate_limiter bandwidth 512 KiB/s (bucket size 512 KiB, refill_time 1000 ms)
 #   ro   10 MiB of random bytes, is_read_only

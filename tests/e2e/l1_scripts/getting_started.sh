@@ -1,7 +1,7 @@
 # ember driven exactly as Firecracker's getting-started guide drives Firecracker: plain curl on
 # the API socket for the logger, boot source, root drive, network interface and InstanceStart;
 # then pause (the guest's console stops), resume (it goes on) and SendCtrlAltDel (the guest
-# restarts, which ends ember with status 0). Guest side: guest/initramfs/e2e/getting_started.sh.
+# restarts, which ends ember with status 0). Guest side: tests/fixtures/guest/initramfs/e2e/getting_started.sh.
 . "$L1_SCRIPTS/lib.sh"
 
 sock="$SCRATCH/firecracker.socket"

@@ -1,5 +1,5 @@
 # virtio-net end to end: a tap in L1 (172.16.0.1/30), ember's interface on it, the guest's eth0
-# at 172.16.0.2/30 (guest/initramfs/e2e/net.sh). Data both ways, checked by SHA-256 here:
+# at 172.16.0.2/30 (tests/fixtures/guest/initramfs/e2e/net.sh). Data both ways, checked by SHA-256 here:
 #   host -> guest: we send 4 MiB of random bytes to the guest's `nc -l` on port 7001; the guest
 #                  prints the checksum of what it received
 #   guest -> host: the guest sends 4 MiB of its own random bytes to our `nc -l` on port 7002

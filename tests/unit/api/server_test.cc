@@ -26,7 +26,7 @@
 
 #include "api/client.h"
 #include "api/response.h"
-#include "vmm/util/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 namespace {

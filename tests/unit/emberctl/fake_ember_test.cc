@@ -28,8 +28,8 @@
 #include "api/api_handler.h"
 #include "api/response.h"
 #include "api/server.h"
-#include "guest/agent/session.h"
-#include "vmm/util/unique_fd.h"
+#include "agent/session.h"
+#include "base/unique_fd.h"
 
 namespace ember::ctl {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <filesystem>
 
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/file.h"
+#include "memory/guest_memory.h"
+#include "base/file.h"
 
 namespace ember {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "vmm/util/check.h"
+#include "base/check.h"
 
 namespace ember::aml {
 namespace {

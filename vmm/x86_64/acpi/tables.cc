@@ -8,8 +8,8 @@
 #include <type_traits>
 
 #include "devices/legacy/acpi_sleep.h"
-#include "vmm/util/hex.h"
-#include "vmm/util/check.h"
+#include "base/hex.h"
+#include "base/check.h"
 #include "vmm/x86_64/acpi/aml.h"
 #include "vmm/x86_64/acpi/table_layouts.h"
 #include "vmm/x86_64/layout.h"

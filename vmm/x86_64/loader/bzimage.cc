@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "vmm/util/hex.h"
+#include "base/hex.h"
 
 namespace ember {
 namespace {

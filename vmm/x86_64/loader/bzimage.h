@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "vmm/util/result.h"
+#include "base/result.h"
 
 namespace ember {
 

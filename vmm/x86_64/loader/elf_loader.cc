@@ -6,7 +6,7 @@
 #include <string>
 
 #include "vmm/x86_64/layout.h"
-#include "vmm/util/hex.h"
+#include "base/hex.h"
 
 namespace ember {
 namespace {

@@ -5,12 +5,12 @@
 #include <string>
 #include <utility>
 
-#include "vmm/util/log.h"
+#include "base/log.h"
 #include "vmm/x86_64/layout.h"
 #include "vmm/x86_64/loader/bzimage.h"
 #include "vmm/x86_64/loader/decompress.h"
 #include "vmm/x86_64/loader/elf_loader.h"
-#include "vmm/util/hex.h"
+#include "base/hex.h"
 
 namespace ember {
 namespace {

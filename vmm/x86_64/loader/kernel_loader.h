@@ -7,17 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/result.h"
+#include "base/result.h"
+#include "config/vm_config.h"
+#include "memory/guest_memory.h"
 
 namespace ember {
 
-// How a bzImage's compressed payload is handled.
-//  kHost:  decompress on the host and load the ELF vmlinux inside (fast: no in-guest decompressor).
-//  kGuest: load the protected-mode kernel as boot loaders do and let its decompressor run.
-//  kAuto:  kHost, falling back to kGuest (with a warning) only when no host decoder exists for
-//          the payload's format; a corrupt payload is an error either way.
-enum class BzImageMode { kAuto, kHost, kGuest };
 enum class BootProtocol { kLinux64, kPvh };
 
 struct LoadedKernel {

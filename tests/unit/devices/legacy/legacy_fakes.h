@@ -13,7 +13,7 @@
 
 #include "devices/bus_device.h"
 #include "devices/legacy/output_sink.h"
-#include "vmm/util/log.h"
+#include "base/log.h"
 
 namespace ember::testing {
 

@@ -14,7 +14,7 @@
 
 #include "devices/bus_device.h"
 #include "devices/virtio/virtio_device.h"
-#include "vmm/memory/guest_memory.h"
+#include "memory/guest_memory.h"
 
 namespace ember::virtio_testing {
 

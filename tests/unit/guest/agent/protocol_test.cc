@@ -1,4 +1,4 @@
-#include "guest/agent/protocol.h"
+#include "agent/protocol.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -9,8 +9,8 @@
 #include <random>
 #include <thread>
 
-#include "guest/agent/frame_io.h"
-#include "vmm/util/unique_fd.h"
+#include "agent/frame_io.h"
+#include "base/unique_fd.h"
 
 namespace ember::agent {
 namespace {

@@ -1,6 +1,6 @@
 // The agent's request handler, run on the host over a socketpair: the same code that serves a
 // vsock connection in the guest.
-#include "guest/agent/session.h"
+#include "agent/session.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,10 +15,10 @@
 #include <random>
 #include <thread>
 
-#include "guest/agent/command.h"
-#include "guest/agent/frame_io.h"
-#include "guest/agent/protocol.h"
-#include "vmm/util/unique_fd.h"
+#include "agent/command.h"
+#include "agent/frame_io.h"
+#include "agent/protocol.h"
+#include "base/unique_fd.h"
 
 namespace ember::agent {
 namespace {

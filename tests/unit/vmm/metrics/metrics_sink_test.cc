@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "vmm/util/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace ember {
 namespace {

@@ -24,7 +24,7 @@
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/queue.h"
 #include "tests/unit/devices/virtio/virtio_test_util.h"
-#include "vmm/util/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace ember::net_testing {
 

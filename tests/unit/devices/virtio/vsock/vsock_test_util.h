@@ -24,8 +24,8 @@
 #include "devices/virtio/virtio_device.h"
 #include "devices/virtio/vsock/vsock_packet.h"
 #include "tests/unit/devices/virtio/virtio_test_util.h"
-#include "vmm/memory/guest_memory.h"
-#include "vmm/util/unique_fd.h"
+#include "memory/guest_memory.h"
+#include "base/unique_fd.h"
 
 namespace ember::vsock_testing {
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "tests/unit/vmm/x86_64/loader/test_images.h"
-#include "vmm/util/file.h"
+#include "base/file.h"
 #include "vmm/x86_64/loader/bzimage.h"
 #include "vmm/x86_64/loader/elf_loader.h"
 

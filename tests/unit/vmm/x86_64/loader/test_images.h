@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "vmm/memory/guest_memory.h"
+#include "memory/guest_memory.h"
 #include "vmm/x86_64/loader/decompress.h"
 
 namespace ember::test_images {

@@ -1,0 +1,36 @@
+#include "config/vm_config.h"
+
+#include <sys/sysinfo.h>
+
+#include <algorithm>
+
+namespace ember {
+
+bool is_valid_device_id(std::string_view id) {
+  constexpr size_t kMaxIdLength = 64;
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+uint64_t host_memory_bytes() {
+  struct sysinfo si {};
+  if (::sysinfo(&si) != 0) return 0;
+  return (static_cast<uint64_t>(si.totalram) + si.totalswap) * si.mem_unit;
+}
+
+Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes) {
+  if (m.vcpu_count < 1 || m.vcpu_count > kMaxVcpus)
+    return make_error("machine-config.vcpu_count must be between 1 and " + std::to_string(kMaxVcpus) +
+                      ", got " + std::to_string(m.vcpu_count));
+  if (m.smt) return make_error("machine-config.smt is not supported: each vCPU is one core");
+  if (m.mem_size_mib < 1) return make_error("machine-config.mem_size_mib must be at least 1");
+  // Beyond this the byte count overflows, or the VM cannot possibly be backed by this host.
+  if (m.mem_size_mib > (host_mem_bytes >> 20))
+    return make_error("machine-config.mem_size_mib " + std::to_string(m.mem_size_mib) +
+                      " is more than this host's memory (" + std::to_string(host_mem_bytes >> 20) + " MiB)");
+  return {};
+}
+
+}  // namespace ember

@@ -1,0 +1,101 @@
+// The one type the API hands to the VMM: a request, routed and with its body parsed and
+// validated (api/request_parser.h makes them). One struct per endpoint and method of
+// firecracker-api-v1.16.1.yaml that ember serves; the VMM's controllers visit the variant.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "config/models.h"
+#include "config/vm_config.h"
+
+namespace ember {
+
+// GET /
+struct GetInstanceInfo {};
+// GET /version
+struct GetVersion {};
+// GET /machine-config
+struct GetMachineConfig {};
+// PUT /machine-config: the whole configuration; absent optional fields take their defaults.
+// vcpu_count is within [1, kMaxVcpus] and mem_size_mib at least 1 (the VMM still checks the
+// host's memory and what it supports, with validate_machine_config).
+struct PutMachineConfig {
+  MachineConfig config;
+};
+// PATCH /machine-config: only the fields the body names (at least one was named; a body that
+// names only cpu_template/huge_pages "None" leaves every field here empty).
+struct PatchMachineConfig {
+  std::optional<uint32_t> vcpu_count;
+  std::optional<uint64_t> mem_size_mib;
+  std::optional<bool> smt;
+  std::optional<bool> track_dirty_pages;
+};
+// PUT /boot-source
+struct PutBootSource {
+  BootSourceConfig config;
+};
+// PUT /drives/{drive_id}: config.drive_id equals the id in the path.
+struct PutDrive {
+  DriveConfig config;
+};
+// PATCH /drives/{drive_id}: at least one of the two updates is present.
+struct PatchDrive {
+  std::string drive_id;
+  std::optional<std::string> path_on_host;
+  std::optional<RateLimiterConfig> rate_limiter;
+};
+// PUT /network-interfaces/{iface_id}: config.iface_id equals the id in the path.
+struct PutNetworkInterface {
+  NetworkInterfaceConfig config;
+};
+// PATCH /network-interfaces/{iface_id}: at least one of the two limiters is present.
+struct PatchNetworkInterface {
+  std::string iface_id;
+  std::optional<RateLimiterConfig> rx_rate_limiter;
+  std::optional<RateLimiterConfig> tx_rate_limiter;
+};
+// PUT /vsock
+struct PutVsock {
+  VsockConfig config;
+};
+// PUT /actions {"action_type": ...}
+struct InstanceStart {};
+struct SendCtrlAltDel {};
+struct FlushMetrics {};
+// PATCH /vm
+struct PatchVm {
+  RequestedVmState state = RequestedVmState::kPaused;
+};
+// GET /vm/config
+struct GetVmConfig {};
+// PUT /logger
+struct PutLogger {
+  LoggerConfig config;
+};
+// PUT /metrics
+struct PutMetrics {
+  MetricsConfig config;
+};
+// PUT /snapshot/create
+struct CreateSnapshot {
+  SnapshotCreateParams params;
+};
+// PUT /snapshot/load
+struct LoadSnapshot {
+  SnapshotLoadParams params;
+};
+
+using VmmAction =
+    std::variant<GetInstanceInfo, GetVersion, GetMachineConfig, PutMachineConfig, PatchMachineConfig,
+                 PutBootSource, PutDrive, PatchDrive, PutNetworkInterface, PatchNetworkInterface,
+                 PutVsock, InstanceStart, SendCtrlAltDel, FlushMetrics, PatchVm, GetVmConfig,
+                 PutLogger, PutMetrics, CreateSnapshot, LoadSnapshot>;
+
+// The struct's name ("PutDrive"), for logs.
+[[nodiscard]] std::string_view action_name(const VmmAction& action);
+
+}  // namespace ember
