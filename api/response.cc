@@ -150,6 +150,29 @@ std::string vm_config_json(const FullVmConfig& c) {
 
 std::string fault_json(std::string_view message) { return dump(json{{"fault_message", message}}); }
 
+int http_status(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kUnavailable: return 503;
+    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kInvalid:
+    case ErrorKind::kState:
+    case ErrorKind::kHost: return 400;
+  }
+  return 500;
+}
+
+ApiReply to_reply(const ActionResult& result) {
+  if (!result) return reply_error(result.error().message, http_status(result.error().kind));
+  struct Body {
+    ApiReply operator()(std::monostate) const { return reply_no_content(); }
+    ApiReply operator()(const InstanceInfo& v) const { return reply_json(instance_info_json(v)); }
+    ApiReply operator()(const VmmVersion& v) const { return reply_json(version_json(v.version)); }
+    ApiReply operator()(const MachineConfig& v) const { return reply_json(machine_config_json(v)); }
+    ApiReply operator()(const FullVmConfig& v) const { return reply_json(vm_config_json(v)); }
+  };
+  return std::visit(Body{}, *result);
+}
+
 ApiReply reply_no_content() { return ApiReply{204, ""}; }
 
 ApiReply reply_json(std::string json_body) { return ApiReply{200, std::move(json_body)}; }

@@ -1,5 +1,5 @@
-// The JSON bodies of the API's answers, as firecracker-api-v1.16.1.yaml defines them, built
-// from plain structs the VMM fills in.
+// The API's answers: the controller's typed results turned into HTTP statuses and the JSON
+// bodies firecracker-api-v1.16.1.yaml defines.
 #pragma once
 
 #include <optional>
@@ -7,29 +7,11 @@
 #include <string_view>
 #include <vector>
 
-#include "api/api_handler.h"
 #include "config/models.h"
 #include "config/vm_config.h"
+#include "vmm/controller/action.h"
 
 namespace ember {
-
-// definitions/InstanceInfo (GET /). app_name is always "ember".
-struct InstanceInfo {
-  std::string id;
-  InstanceState state = InstanceState::kNotStarted;
-  std::string vmm_version;
-};
-
-// definitions/FullVmConfiguration (GET /vm/config): what the VM is configured with.
-struct FullVmConfig {
-  std::optional<BootSourceConfig> boot_source;
-  MachineConfig machine;
-  std::vector<DriveConfig> drives;
-  std::vector<NetworkInterfaceConfig> network_interfaces;
-  std::optional<VsockConfig> vsock;
-  std::optional<LoggerConfig> logger;
-  std::optional<MetricsConfig> metrics;
-};
 
 [[nodiscard]] std::string instance_info_json(const InstanceInfo& info);
 // definitions/FirecrackerVersion: {"firecracker_version": version}.
@@ -44,6 +26,20 @@ struct FullVmConfig {
 [[nodiscard]] std::string_view instance_state_name(InstanceState state);
 // "02:fc:00:00:00:05".
 [[nodiscard]] std::string format_mac_address(const MacAddress& mac);
+
+// The answer to one request: 204 with an empty body, 200 with a JSON body, or an error status
+// with a {"fault_message": ...} body.
+struct ApiReply {
+  int status = 204;
+  std::string body;  // JSON, or empty
+};
+
+// An error's HTTP status: 503 while the VMM shuts down, 500 for a bug, else 400 (Firecracker
+// answers every refused request with 400 Bad Request).
+[[nodiscard]] int http_status(ErrorKind kind);
+// The controller's answer as HTTP: no value is 204, a value is 200 with its JSON, an error is
+// http_status(kind) with its message.
+[[nodiscard]] ApiReply to_reply(const ActionResult& result);
 
 [[nodiscard]] ApiReply reply_no_content();
 [[nodiscard]] ApiReply reply_json(std::string json_body);

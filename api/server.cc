@@ -52,9 +52,6 @@ void set_cloexec(int fd) {
   if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
-// A reply's status as HTTP can carry it: the handler's 1xx or nonsense becomes 500.
-unsigned checked_status(int status) { return status >= 200 && status <= 599 ? static_cast<unsigned>(status) : 500; }
-
 }  // namespace
 
 namespace api_detail {
@@ -63,7 +60,7 @@ class HttpSession;
 
 class ApiServer::Impl {
  public:
-  Impl(std::string path, ApiHandler& handler, ApiServerLimits limits)
+  Impl(std::string path, ActionHandler& handler, ApiServerLimits limits)
       : path_(std::move(path)), handler_(handler), limits_(limits) {}
   ~Impl() { stop(); }
 
@@ -96,7 +93,7 @@ class ApiServer::Impl {
   void remove_socket_file();
 
   const std::string path_;
-  ApiHandler& handler_;
+  ActionHandler& handler_;
   const ApiServerLimits limits_;
 
   // Live sessions, touched only on the server's thread (and by ~io_context after the thread
@@ -201,7 +198,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void send(const ApiReply& reply, bool keep_alive) {
     response_ = http::response<http::string_body>();
     response_.version(11);
-    response_.result(checked_status(reply.status));
+    response_.result(static_cast<unsigned>(reply.status));
     response_.set(http::field::server, "ember");
     // 204 and 304 carry no body (RFC 9110 section 6.4.1).
     if (response_.result() != http::status::no_content && response_.result() != http::status::not_modified &&
@@ -339,7 +336,7 @@ ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target
     reply = reply_error(action.error().message, kApiBadRequestStatus);
   } else {
     try {
-      reply = handler_.handle(*action);
+      reply = to_reply(handler_.handle(*action));
     } catch (const std::exception& e) {
       log_error("API handler failed on " + endpoint + ": " + e.what());
       reply = reply_error(std::string("internal error: ") + e.what(), 500);
@@ -392,7 +389,7 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 ApiServer::~ApiServer() { stop(); }
 
-Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string& socket_path, ApiHandler& handler,
+Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string& socket_path, ActionHandler& handler,
                                                     ApiServerLimits limits) {
   auto impl = std::make_unique<Impl>(socket_path, handler, limits);
   TRY(impl->listen());

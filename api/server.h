@@ -1,6 +1,6 @@
 // The API server: HTTP/1.1 on a Unix socket, served by its own thread (one single-threaded
 // Boost.Asio io_context; Boost.Beast parses the HTTP). Each request is routed and validated by
-// parse_api_request; a valid one is handed to the ApiHandler and its reply sent back.
+// parse_api_request; a valid one is handed to the ActionHandler (the controller) and its result sent back.
 //
 // Answers: what the handler says (204, 200 with JSON, an error with {"fault_message"}); 400
 // with a fault_message for a request parse_api_request refuses or for malformed HTTP (then the
@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include "api/api_handler.h"
 #include "base/result.h"
+#include "vmm/controller/action.h"
 #include "vmm/metrics/api_server_stats.h"
 
 namespace ember {
@@ -35,7 +35,7 @@ class ApiServer {
   // outlive the server. The server's thread blocks every signal, so process-wide signals reach
   // the VMM's own threads.
   [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(const std::string& socket_path,
-                                                                ApiHandler& handler,
+                                                                ActionHandler& handler,
                                                                 ApiServerLimits limits = {});
   // Stops, joins the thread and removes the socket file.
   ~ApiServer();
@@ -44,7 +44,7 @@ class ApiServer {
 
   // Closes the socket and every connection, waits for the request in progress (if any) to
   // finish, joins the thread and removes the socket file. Idempotent; callable from any thread
-  // but the server's own (that is, not from inside ApiHandler::handle).
+  // but the server's own (that is, not from inside ActionHandler::handle).
   void stop();
 
   [[nodiscard]] ApiServerStats stats() const;

@@ -11,7 +11,7 @@ namespace ember {
 
 // Call right after the failing syscall: reads errno.
 [[nodiscard]] inline Error errno_error(const std::string& what) {
-  return Error{what + ": " + std::strerror(errno)};
+  return Error{what + ": " + std::strerror(errno), ErrorKind::kHost};
 }
 
 }  // namespace ember

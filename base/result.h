@@ -7,12 +7,26 @@
 
 namespace ember {
 
+// What went wrong, for a caller that answers differently by kind (the API turns it into an
+// HTTP status; the config-file runner and the CLI only print the message).
+enum class ErrorKind {
+  kInvalid,      // the input (a request, a file, a flag, guest data) is wrong
+  kState,        // valid, but not now: the microVM is in the wrong state for it
+  kHost,         // the host refused: a file, a device, a KVM call
+  kUnavailable,  // the service is going away (the VMM is shutting down)
+  kInternal,     // a bug: an invariant the code relies on did not hold
+};
+
 // An error is a message meant for a person: it names the field or input that was wrong.
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::kInvalid;
 };
 
 [[nodiscard]] inline Error make_error(std::string message) { return Error{std::move(message)}; }
+[[nodiscard]] inline Error make_error(ErrorKind kind, std::string message) {
+  return Error{std::move(message), kind};
+}
 
 template <class T>
 class [[nodiscard]] Result {
@@ -54,7 +68,7 @@ class [[nodiscard]] Result<void> {
 
 // Prefix an error with context ("kernel: " + inner message) while passing it on.
 [[nodiscard]] inline Error with_context(const std::string& context, const Error& e) {
-  return Error{context + ": " + e.message};
+  return Error{context + ": " + e.message, e.kind};
 }
 
 }  // namespace ember

@@ -9,8 +9,6 @@
 #include <cstdio>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "api/config_file.h"
 #include "api/server.h"
 #include "vmm/controller/vmm.h"
@@ -24,14 +22,6 @@ namespace {
 
 constexpr uint64_t kMaxConfigFileSize = 1 << 20;
 constexpr const char* kDefaultApiSocket = "/run/ember.socket";
-
-// The message of an API error reply ({"fault_message": "..."}), or the raw body.
-std::string fault_message(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("fault_message") && j["fault_message"].is_string())
-    return j["fault_message"].get<std::string>();
-  return body;
-}
 
 // One line on stderr, whatever the log level: the reason ember did not run the VM.
 int fail(const std::string& message) {
@@ -111,8 +101,8 @@ int main(int argc, char** argv) {
   // The same action as PUT /metrics, so a later PUT /metrics (or a config file's "metrics")
   // is refused as a second configuration.
   if (!metrics_path.empty()) {
-    ember::ApiReply reply = (*vmm)->handle(ember::PutMetrics{ember::MetricsConfig{metrics_path}});
-    if (reply.status >= 300) return fail("--metrics-path: " + fault_message(reply.body));
+    auto done = (*vmm)->handle(ember::PutMetrics{ember::MetricsConfig{metrics_path}});
+    if (!done) return fail("--metrics-path: " + done.error().message);
   }
 
   // The API thread starts before the config file's InstanceStart confines this (the VMM) thread,
@@ -120,10 +110,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<ember::ApiServer> api;
   if (!no_api) {
     if (api_sock.empty()) api_sock = kDefaultApiSocket;
-    auto server = ember::ApiServer::start(api_sock, (*vmm)->api_handler());
+    auto server = ember::ApiServer::start(api_sock, (*vmm)->action_handler());
     if (!server) return fail("--api-sock: " + server.error().message);
     api = std::move(server).value();
-    (*vmm)->attach_api_server(*api);
+    (*vmm)->attach_api_stats([server = api.get()] { return server->stats(); });
     ember::log_info("API server listening on " + api_sock);
   }
 
@@ -134,8 +124,8 @@ int main(int argc, char** argv) {
     auto actions = ember::parse_config_file(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
     if (!actions) return fail(config_file + ": " + actions.error().message);
     for (const auto& action : *actions) {
-      ember::ApiReply reply = (*vmm)->handle(action);
-      if (reply.status >= 300) return fail(config_file + ": " + fault_message(reply.body));
+      auto done = (*vmm)->handle(action);
+      if (!done) return fail(config_file + ": " + done.error().message);
     }
   }
 

@@ -99,7 +99,7 @@ class MicroVm final : public Vm {
     if (it == nets.end()) return make_error("no network interface '" + iface_id + "'");
     it->second->update_rate_limiters(to_update(rx), to_update(tx));
     // A snapshot rebuilds the interface from the configuration: keep it current.
-    for (auto& iface : config.network_interfaces) {
+    for (auto& iface : config_.network_interfaces) {
       if (iface.iface_id != iface_id) continue;
       if (rx) iface.rx_rate_limiter = rx;
       if (tx) iface.tx_rate_limiter = tx;
@@ -114,7 +114,7 @@ class MicroVm final : public Vm {
     if (path_on_host) TRY(it->second->update_backing_file(*path_on_host));
     if (rate_limiter) TRY(it->second->update_rate_limiter(to_update(rate_limiter)));
     // A snapshot rebuilds the drive from the configuration: keep it current.
-    for (auto& d : config.drives) {
+    for (auto& d : config_.drives) {
       if (d.drive_id != drive_id) continue;
       if (path_on_host) d.path_on_host = *path_on_host;
       if (rate_limiter) d.rate_limiter = rate_limiter;
@@ -123,6 +123,7 @@ class MicroVm final : public Vm {
   }
 
   void stop() override;
+  const VmConfig& config() const override { return config_; }
   Result<void> create_snapshot(const SnapshotCreateParams& params) override;
   // Collects the pages written since the previous snapshot (KVM's log, the VMM's own writes,
   // and what a failed snapshot could not write) and clears the logs.
@@ -139,7 +140,7 @@ class MicroVm final : public Vm {
 
   EventLoop* loop;
   ExitSignal* exit;
-  VmConfig config;
+  VmConfig config_;
   std::optional<Kvm> kvm;
   std::optional<VmFd> vm_fd;
   // What a snapshot reads of each vCPU; the MSR list is asked for at the first snapshot (it
@@ -269,7 +270,7 @@ Result<void> MicroVm::create_snapshot(const SnapshotCreateParams& params) {
 
   MicrovmState s;
   s.ember_version = EMBER_VERSION;
-  s.config = config;
+  s.config = config_;
   for (const auto& r : memory->regions()) s.memory_regions.push_back({r.guest_addr(), r.size()});
   if (msr_indices.empty()) {
     ASSIGN_OR_RETURN(msr_indices, kvm->msr_index_list());
@@ -435,7 +436,7 @@ Result<std::string> setup_drives(VirtioManager& virtio, const std::vector<DriveC
 // are frozen. Returns the root= argument for the kernel command line (see setup_drives()).
 Result<std::string> assemble(MicroVm& vm, const VmOptions& opts, const std::vector<MemoryRegionSpec>& regions,
                              int memory_fd) {
-  const VmConfig& cfg = vm.config;
+  const VmConfig& cfg = vm.config_;
   TRY(setup_kvm(vm));
   TRY(setup_memory(vm, regions, memory_fd, cfg.machine.track_dirty_pages));
   TRY(setup_legacy_devices(vm, opts));
@@ -466,7 +467,7 @@ Result<std::unique_ptr<Vm>> build(const VmOptions& opts, EventLoop& loop, ExitSi
   const BootSourceConfig& boot = *cfg.boot_source;
 
   auto vm = std::make_unique<MicroVm>(loop, exit);
-  vm->config = cfg;
+  vm->config_ = cfg;
   vm->console_in_fd = opts.console_in_fd;
   ASSIGN_OR_RETURN(std::string root_arg, assemble(*vm, opts, ram_regions_for(cfg.machine.mem_size_mib << 20), -1));
   const GuestMemory& mem = *vm->memory;
@@ -565,7 +566,7 @@ Result<std::unique_ptr<Vm>> restore(const SnapshotLoadParams& params, const VmOp
   if (!mem_fd.valid()) return with_context("mem_backend.backend_path", errno_error("cannot open " + mem_path));
 
   auto vm = std::make_unique<MicroVm>(loop, exit);
-  vm->config = cfg;
+  vm->config_ = cfg;
   vm->console_in_fd = opts.console_in_fd;
   auto assembled = assemble(*vm, opts, state->memory_regions, mem_fd.get());
   if (!assembled) return with_context("snapshot " + params.snapshot_path, assembled.error());

@@ -50,6 +50,9 @@ class Vm {
   // it; Diff: the pages written since the previous snapshot, which needs track_dirty_pages).
   // Both files are written atomically; on error the VM is unchanged and stays paused.
   [[nodiscard]] virtual Result<void> create_snapshot(const SnapshotCreateParams& params) = 0;
+  // The configuration the VM runs with, PATCHes included (what a snapshot carries and GET
+  // /vm/config shows).
+  [[nodiscard]] virtual const VmConfig& config() const = 0;
   // What the vCPUs and virtio devices have counted so far, for metrics. Any thread; still
   // answers after stop().
   [[nodiscard]] virtual VmCounters counters() const = 0;

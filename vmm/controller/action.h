@@ -1,6 +1,9 @@
-// The one type the API hands to the VMM: a request, routed and with its body parsed and
-// validated (api/request_parser.h makes them). One struct per endpoint and method of
-// firecracker-api-v1.16.1.yaml that ember serves; the VMM's controllers visit the variant.
+// The controller's vocabulary. VmmAction: what the front ends (the API server, the config file,
+// ember's flags) ask, a request routed and with its body parsed and validated
+// (api/request_parser.h makes them); one struct per endpoint and method of
+// firecracker-api-v1.16.1.yaml that ember serves. ActionResult: what the controller answers, a
+// typed value or an error with a kind; each front end turns it into its own output (the API an
+// HTTP reply, the config file a line on stderr).
 #pragma once
 
 #include <cstdint>
@@ -8,7 +11,9 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
+#include "base/result.h"
 #include "config/models.h"
 #include "config/vm_config.h"
 
@@ -97,5 +102,40 @@ using VmmAction =
 
 // The struct's name ("PutDrive"), for logs.
 [[nodiscard]] std::string_view action_name(const VmmAction& action);
+
+// definitions/InstanceInfo (GET /). app_name is always "ember".
+struct InstanceInfo {
+  std::string id;
+  InstanceState state = InstanceState::kNotStarted;
+  std::string vmm_version;
+};
+
+// definitions/FirecrackerVersion (GET /version).
+struct VmmVersion {
+  std::string version;
+};
+
+// definitions/FullVmConfiguration (GET /vm/config): what the VM is configured with.
+struct FullVmConfig {
+  std::optional<BootSourceConfig> boot_source;
+  MachineConfig machine;
+  std::vector<DriveConfig> drives;
+  std::vector<NetworkInterfaceConfig> network_interfaces;
+  std::optional<VsockConfig> vsock;
+  std::optional<LoggerConfig> logger;
+  std::optional<MetricsConfig> metrics;
+};
+
+// What an action that succeeded gives back: nothing (std::monostate), or what a GET asked for.
+using ActionOutput = std::variant<std::monostate, InstanceInfo, VmmVersion, MachineConfig, FullVmConfig>;
+using ActionResult = Result<ActionOutput>;
+
+// What a front end hands its actions to.
+class ActionHandler {
+ public:
+  virtual ~ActionHandler() = default;
+  // Runs one action and says how it went. May block (the API thread waits for the VMM thread).
+  [[nodiscard]] virtual ActionResult handle(const VmmAction& action) = 0;
+};
 
 }  // namespace ember

@@ -1,22 +1,25 @@
 #include "vmm/controller/action_queue.h"
 
-#include "api/response.h"
-
 namespace ember {
+namespace {
 
-ApiReply ActionQueue::handle(const VmmAction& action) {
-  std::future<ApiReply> reply;
+Error shutting_down() { return make_error(ErrorKind::kUnavailable, "the VMM is shutting down"); }
+
+}  // namespace
+
+ActionResult ActionQueue::handle(const VmmAction& action) {
+  std::future<ActionResult> result;
   {
     std::lock_guard<std::mutex> g(lock_);
-    if (closed_) return reply_error("the VMM is shutting down", 503);
+    if (closed_) return shutting_down();
     items_.push_back(Item{action, {}});
-    reply = items_.back().reply.get_future();
+    result = items_.back().result.get_future();
   }
   wakeup_.signal();
-  return reply.get();
+  return result.get();
 }
 
-void ActionQueue::drain(const std::function<ApiReply(const VmmAction&)>& run) {
+void ActionQueue::drain(const std::function<ActionResult(const VmmAction&)>& run) {
   wakeup_.drain();
   for (;;) {
     Item item;
@@ -26,14 +29,14 @@ void ActionQueue::drain(const std::function<ApiReply(const VmmAction&)>& run) {
       item = std::move(items_.front());
       items_.pop_front();
     }
-    item.reply.set_value(run(item.action));
+    item.result.set_value(run(item.action));
   }
 }
 
 void ActionQueue::close() {
   std::lock_guard<std::mutex> g(lock_);
   closed_ = true;
-  for (auto& item : items_) item.reply.set_value(reply_error("the VMM is shutting down", 503));
+  for (auto& item : items_) item.result.set_value(shutting_down());
   items_.clear();
 }
 

@@ -1,4 +1,4 @@
-// Hands actions from the API thread to the VMM thread and the replies back: the API thread
+// Hands actions from the API thread to the VMM thread and the results back: the API thread
 // blocks on a future while the VMM thread, woken by an eventfd, runs the action.
 #pragma once
 
@@ -7,20 +7,19 @@
 #include <future>
 #include <mutex>
 
-#include "vmm/controller/action.h"
-#include "api/api_handler.h"
 #include "base/event_fd.h"
+#include "vmm/controller/action.h"
 
 namespace ember {
 
-class ActionQueue final : public ApiHandler {
+class ActionQueue final : public ActionHandler {
  public:
   explicit ActionQueue(EventFd wakeup) : wakeup_(std::move(wakeup)) {}
 
-  // API thread: queue and wait. Returns 503 once the VMM is shutting down.
-  ApiReply handle(const VmmAction& action) override;
+  // API thread: queue and wait. An ErrorKind::kUnavailable error once the VMM is shutting down.
+  ActionResult handle(const VmmAction& action) override;
   // VMM thread: run everything queued with `run`.
-  void drain(const std::function<ApiReply(const VmmAction&)>& run);
+  void drain(const std::function<ActionResult(const VmmAction&)>& run);
   // VMM thread, at exit: answer what is queued and refuse what comes later.
   void close();
   [[nodiscard]] int fd() const { return wakeup_.fd(); }
@@ -28,7 +27,7 @@ class ActionQueue final : public ApiHandler {
  private:
   struct Item {
     VmmAction action;
-    std::promise<ApiReply> reply;
+    std::promise<ActionResult> result;
   };
   EventFd wakeup_;
   std::mutex lock_;

@@ -45,6 +45,26 @@ TEST(ApiResponse, Fault) {
   EXPECT_EQ(reply_json("{}").status, 200);
 }
 
+TEST(ApiResponse, ActionResultsBecomeReplies) {
+  EXPECT_EQ(to_reply(ActionOutput{}).status, 204);
+  EXPECT_TRUE(to_reply(ActionOutput{}).body.empty());
+  const ApiReply version = to_reply(ActionOutput{VmmVersion{"1.2.3"}});
+  EXPECT_EQ(version.status, 200);
+  EXPECT_EQ(json::parse(version.body), json::parse(R"({"firecracker_version": "1.2.3"})"));
+  const ApiReply info = to_reply(ActionOutput{InstanceInfo{"vm", InstanceState::kPaused, "v"}});
+  EXPECT_EQ(json::parse(info.body)["state"], "Paused");
+  EXPECT_EQ(json::parse(to_reply(ActionOutput{MachineConfig{}}).body)["vcpu_count"], 1);
+  EXPECT_TRUE(json::parse(to_reply(ActionOutput{FullVmConfig{}}).body)["boot-source"].is_null());
+  // Errors: Firecracker answers every refusal with 400; a shutdown is 503, a bug 500.
+  struct Case { ErrorKind kind; int status; };
+  for (const Case c : {Case{ErrorKind::kInvalid, 400}, Case{ErrorKind::kState, 400}, Case{ErrorKind::kHost, 400},
+                       Case{ErrorKind::kUnavailable, 503}, Case{ErrorKind::kInternal, 500}}) {
+    const ApiReply r = to_reply(make_error(c.kind, "why"));
+    EXPECT_EQ(r.status, c.status);
+    EXPECT_EQ(json::parse(r.body)["fault_message"], "why");
+  }
+}
+
 TEST(ApiResponse, MacAddress) {
   EXPECT_EQ(format_mac_address({0x02, 0xfc, 0x00, 0x0a, 0xbc, 0xff}), "02:fc:00:0a:bc:ff");
 }

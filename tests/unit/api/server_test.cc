@@ -34,25 +34,25 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-// Answers like a VMM would: GETs with JSON, a drive called "refused" with a 400 of its own,
-// and a few odd replies to check that the server copes with them.
-class FakeHandler final : public ApiHandler {
+// Answers like a VMM would: GETs with values, a drive called "refused" with an error of its
+// own, and errors of the other kinds to check the statuses they become.
+class FakeHandler final : public ActionHandler {
  public:
-  ApiReply handle(const VmmAction& action) override {
+  ActionResult handle(const VmmAction& action) override {
     {
       std::lock_guard lock(mutex_);
       seen_.emplace_back(action_name(action));
     }
-    if (std::holds_alternative<GetVersion>(action)) return reply_json(version_json("9.9.9"));
+    if (std::holds_alternative<GetVersion>(action)) return ActionOutput{VmmVersion{"9.9.9"}};
     if (std::holds_alternative<GetInstanceInfo>(action))
-      return reply_json(instance_info_json({"test-vm", InstanceState::kRunning, "9.9.9"}));
+      return ActionOutput{InstanceInfo{"test-vm", InstanceState::kRunning, "9.9.9"}};
     if (const auto* drive = std::get_if<PutDrive>(&action)) {
-      if (drive->config.drive_id == "refused") return reply_error("drive 'refused' cannot be added now");
+      if (drive->config.drive_id == "refused") return make_error("drive 'refused' cannot be added now");
       if (drive->config.drive_id == "throws") throw std::runtime_error("handler blew up");
-      if (drive->config.drive_id == "weird") return ApiReply{42, ""};
-      if (drive->config.drive_id == "chatty") return ApiReply{204, R"({"ignored": true})"};
+      if (drive->config.drive_id == "weird") return make_error(ErrorKind::kInternal, "a bug");
+      if (drive->config.drive_id == "chatty") return make_error(ErrorKind::kUnavailable, "going away");
     }
-    return reply_no_content();
+    return ActionOutput{};
   }
 
   std::vector<std::string> seen() {
@@ -175,7 +175,7 @@ TEST_F(ApiServerTest, AnswersNoContentJsonAndFaults) {
   EXPECT_EQ(handler_.seen(), (std::vector<std::string>{"InstanceStart", "GetVersion", "GetInstanceInfo", "PutDrive"}));
 }
 
-TEST_F(ApiServerTest, OddHandlerRepliesAreMadeValid) {
+TEST_F(ApiServerTest, HandlerFailuresBecomeStatusesByKind) {
   ApiClient c = client();
   auto thrown = c.request("PUT", "/drives/throws", drive_body("throws"));
   ASSERT_TRUE(thrown.ok()) << thrown.error().message;
@@ -185,11 +185,12 @@ TEST_F(ApiServerTest, OddHandlerRepliesAreMadeValid) {
   auto weird = c.request("PUT", "/drives/weird", drive_body("weird"));
   ASSERT_TRUE(weird.ok());
   EXPECT_EQ(weird->status, 500);
+  EXPECT_EQ(json::parse(weird->body)["fault_message"], "a bug");
 
   auto chatty = c.request("PUT", "/drives/chatty", drive_body("chatty"));
   ASSERT_TRUE(chatty.ok());
-  EXPECT_EQ(chatty->status, 204);
-  EXPECT_EQ(chatty->body, "");
+  EXPECT_EQ(chatty->status, 503);
+  EXPECT_EQ(json::parse(chatty->body)["fault_message"], "going away");
 
   // The connection survived all of it.
   auto again = c.request("GET", "/version");

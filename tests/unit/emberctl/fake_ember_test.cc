@@ -25,7 +25,7 @@
 #include <mutex>
 #include <thread>
 
-#include "api/api_handler.h"
+#include "vmm/controller/action.h"
 #include "api/response.h"
 #include "api/server.h"
 #include "agent/session.h"
@@ -39,7 +39,7 @@ std::string env_or(const char* name, const char* fallback) {
   return v != nullptr ? v : fallback;
 }
 
-class FakeEmber : public ApiHandler {
+class FakeEmber : public ActionHandler {
  public:
   FakeEmber() : log_path_(env_or("EMBERCTL_FAKE_LOG", "")), mode_(env_or("EMBERCTL_FAKE_MODE", "")) {
     session_.agent_version = "fake-agent";
@@ -52,9 +52,9 @@ class FakeEmber : public ApiHandler {
   }
   ~FakeEmber() override { shutdown(); }
 
-  ApiReply handle(const VmmAction& action) override {
+  ActionResult handle(const VmmAction& action) override {
     std::lock_guard lock(mu_);
-    if (std::get_if<GetVersion>(&action)) return reply_json(version_json(env_or("EMBERCTL_FAKE_VERSION", "fake-1")));
+    if (std::get_if<GetVersion>(&action)) return ActionOutput{VmmVersion{env_or("EMBERCTL_FAKE_VERSION", "fake-1")}};
     if (auto* a = std::get_if<PutBootSource>(&action)) {
       log("kernel " + a->config.kernel_image_path);
       log("initrd " + a->config.initrd_path.value_or(""));
@@ -73,9 +73,9 @@ class FakeEmber : public ApiHandler {
       log("start");
       if (mode_ == "exit-on-start") {
         exit_status_ = 2;  // as if the guest crashed at once: ember exits 2 after answering
-        return reply_no_content();
+        return ActionOutput{};
       }
-      if (auto r = listen(uds_path_); !r) return reply_error(r.error().message);
+      if (auto r = listen(uds_path_); !r) return r.error();
     } else if (auto* p = std::get_if<PatchVm>(&action)) {
       log(p->state == RequestedVmState::kPaused ? "pause" : "resume");
     } else if (auto* c = std::get_if<CreateSnapshot>(&action)) {
@@ -86,10 +86,10 @@ class FakeEmber : public ApiHandler {
       const std::string uds = l->params.vsock_override ? l->params.vsock_override->uds_path : "";
       log("snapshot-load " + l->params.snapshot_path + " " + l->params.mem_backend.backend_path + " " + uds +
           " resume=" + std::to_string(l->params.resume_vm));
-      if (::access(l->params.snapshot_path.c_str(), R_OK) != 0) return reply_error("fake: no snapshot file");
-      if (auto r = listen(uds); !r) return reply_error(r.error().message);
+      if (::access(l->params.snapshot_path.c_str(), R_OK) != 0) return make_error("fake: no snapshot file");
+      if (auto r = listen(uds); !r) return r.error();
     }
-    return reply_no_content();
+    return ActionOutput{};
   }
 
   int exit_status() const { return exit_status_; }

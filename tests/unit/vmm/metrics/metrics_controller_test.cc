@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/response.h"
 #include "vmm/controller/vmm.h"
 
 namespace ember {
@@ -31,9 +32,9 @@ class VmmMetricsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  ApiReply put_metrics(const std::string& path) { return vmm_->handle(PutMetrics{MetricsConfig{path}}); }
+  ApiReply put_metrics(const std::string& path) { return to_reply(vmm_->handle(PutMetrics{MetricsConfig{path}})); }
   Json vm_config_metrics() {
-    const ApiReply r = vmm_->handle(GetVmConfig{});
+    const ApiReply r = to_reply(vmm_->handle(GetVmConfig{}));
     EXPECT_EQ(r.status, 200);
     return Json::parse(r.body)["metrics"];
   }
@@ -69,11 +70,11 @@ TEST_F(VmmMetricsTest, AnUnwritablePathIsRefusedWithTheReasonAndNothingApplied) 
 }
 
 TEST_F(VmmMetricsTest, FlushMetricsBeforeInstanceStartIsRefused) {
-  const ApiReply unconfigured = vmm_->handle(FlushMetrics{});
+  const ApiReply unconfigured = to_reply(vmm_->handle(FlushMetrics{}));
   EXPECT_EQ(unconfigured.status, 400);
   const std::string path = dir_ + "/metrics.json";
   ASSERT_EQ(put_metrics(path).status, 204);
-  const ApiReply configured = vmm_->handle(FlushMetrics{});
+  const ApiReply configured = to_reply(vmm_->handle(FlushMetrics{}));
   EXPECT_EQ(configured.status, 400);
   EXPECT_NE(fault(configured).find("InstanceStart"), std::string::npos) << configured.body;
   EXPECT_EQ(std::filesystem::file_size(path), 0u) << "nothing was flushed";

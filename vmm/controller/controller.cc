@@ -1,0 +1,305 @@
+#include "vmm/controller/controller.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/log.h"
+#include "devices/virtio/net/virtio_net.h"
+#include "devices/virtio/vsock/virtio_vsock.h"
+#include "vmm/device_configs.h"
+
+namespace ember {
+namespace {
+
+constexpr const char* kNotBeforeStart = "this action is only allowed after InstanceStart";
+constexpr const char* kNotAfterStart = "the requested operation is not supported after starting the microVM";
+
+ActionResult done() { return ActionOutput{}; }
+
+Error not_before_start() { return make_error(ErrorKind::kState, kNotBeforeStart); }
+Error not_after_start() { return make_error(ErrorKind::kState, kNotAfterStart); }
+
+// An error with `context` in front of its message, keeping its kind.
+Error failed(const std::string& context, const Error& e) { return with_context(context, e); }
+
+LogLevel to_log_level(LoggerLevel l) {
+  switch (l) {
+    case LoggerLevel::kError: return LogLevel::kError;
+    case LoggerLevel::kWarning: return LogLevel::kWarn;
+    case LoggerLevel::kInfo: return LogLevel::kInfo;
+    case LoggerLevel::kDebug:
+    case LoggerLevel::kTrace: return LogLevel::kDebug;
+    case LoggerLevel::kOff: return LogLevel::kOff;
+  }
+  return LogLevel::kInfo;
+}
+
+// access(2) as a Result: "<what>: cannot <verb> <path>: <errno text>".
+Result<void> check_access(const std::string& path, int mode, const std::string& what, const char* verb) {
+  if (::access(path.c_str(), mode) == 0) return {};
+  return make_error(ErrorKind::kHost, what + ": cannot " + verb + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Controller::Controller(const ControllerOptions& options, EventLoop& loop, ExitSignal& exit, Metrics& metrics,
+                       VmFactory& factory)
+    : options_(options), loop_(loop), exit_(exit), metrics_(metrics), factory_(factory) {}
+
+Controller::~Controller() {
+  if (vm_) vm_->stop();
+}
+
+ActionResult Controller::handle(const VmmAction& action) {
+  log_debug(std::string("API action ") + std::string(action_name(action)));
+  // No generic overload of on(): every alternative of VmmAction needs its own, or this fails
+  // to compile.
+  return std::visit([this](const auto& a) { return on(a); }, action);
+}
+
+ActionResult Controller::configured(Result<void> result) {
+  if (!result) return result.error();
+  boot_configured_ = true;
+  return done();
+}
+
+VmOptions Controller::vm_options() const {
+  VmOptions opts;
+  opts.boot_timer = options_.boot_timer;
+  opts.console_out_fd = options_.console_out_fd;
+  opts.console_in_fd = options_.console_in_fd;
+  opts.start_time = options_.start_time;
+  return opts;
+}
+
+ActionResult Controller::adopt(std::unique_ptr<Vm> vm, bool leave_paused, const std::string& what) {
+  // From here on the VMM thread runs under its seccomp filter; no guest code runs before.
+  if (auto confined = factory_.start(*vm, leave_paused); !confined) {
+    vm->stop();
+    return failed(what, confined.error());
+  }
+  vm_ = std::move(vm);
+  paused_ = leave_paused;
+  return done();
+}
+
+// --- Answered the same way before and after InstanceStart.
+
+ActionResult Controller::on(const GetInstanceInfo&) {
+  InstanceInfo info;
+  info.id = options_.instance_id;
+  info.state = !vm_ ? InstanceState::kNotStarted : paused_ ? InstanceState::kPaused : InstanceState::kRunning;
+  info.vmm_version = EMBER_VERSION;
+  return ActionOutput{std::move(info)};
+}
+
+ActionResult Controller::on(const GetVersion&) { return ActionOutput{VmmVersion{EMBER_VERSION}}; }
+
+ActionResult Controller::on(const GetMachineConfig&) { return ActionOutput{config().machine}; }
+
+ActionResult Controller::on(const GetVmConfig&) {
+  const VmConfig& c = config();
+  FullVmConfig full;
+  full.boot_source = c.boot_source;
+  full.machine = c.machine;
+  full.drives = c.drives;
+  full.vsock = c.vsock;
+  full.network_interfaces = c.network_interfaces;
+  full.logger = logger_;
+  full.metrics = metrics_.config();
+  return ActionOutput{std::move(full)};
+}
+
+// --- The configuration: before InstanceStart only.
+
+ActionResult Controller::on(const PutMachineConfig& a) {
+  if (started()) return not_after_start();
+  auto ok = validate_machine_config(a.config, host_memory_bytes());
+  if (ok) draft_.machine = a.config;
+  return configured(ok);
+}
+
+ActionResult Controller::on(const PatchMachineConfig& a) {
+  if (started()) return not_after_start();
+  MachineConfig m = draft_.machine;
+  if (a.vcpu_count) m.vcpu_count = *a.vcpu_count;
+  if (a.mem_size_mib) m.mem_size_mib = *a.mem_size_mib;
+  if (a.smt) m.smt = *a.smt;
+  if (a.track_dirty_pages) m.track_dirty_pages = *a.track_dirty_pages;
+  auto ok = validate_machine_config(m, host_memory_bytes());
+  if (ok) draft_.machine = m;
+  return configured(ok);
+}
+
+ActionResult Controller::on(const PutBootSource& a) {
+  if (started()) return not_after_start();
+  const BootSourceConfig& b = a.config;
+  auto ok = check_access(b.kernel_image_path, R_OK, "boot-source.kernel_image_path", "read");
+  if (ok && b.initrd_path) ok = check_access(*b.initrd_path, R_OK, "boot-source.initrd_path", "read");
+  if (ok) draft_.boot_source = b;
+  return configured(ok);
+}
+
+ActionResult Controller::on(const PutDrive& a) {
+  if (started()) return not_after_start();
+  const DriveConfig& drive = a.config;
+  const std::string what = "drive " + drive.drive_id;
+  auto ok = check_access(drive.path_on_host, drive.is_read_only ? R_OK : (R_OK | W_OK), what, "open");
+  if (!ok) return ok.error();
+  std::vector<DriveConfig> drives = draft_.drives;
+  bool replaced = false;
+  for (auto& d : drives) {
+    if (d.drive_id == drive.drive_id) {
+      d = drive;
+      replaced = true;
+    }
+  }
+  if (!replaced) drives.push_back(drive);
+  int roots = 0;
+  for (const auto& d : drives) roots += d.is_root_device ? 1 : 0;
+  if (roots > 1) return make_error(what + ": a root device is already configured");
+  draft_.drives = std::move(drives);
+  return configured({});
+}
+
+ActionResult Controller::on(const PutNetworkInterface& a) {
+  if (started()) return not_after_start();
+  const NetworkInterfaceConfig& iface = a.config;
+  const std::string what = "network interface " + iface.iface_id;
+  if (auto ok = VirtioNet::check_config(net_device_config(iface)); !ok) return failed(what, ok.error());
+  std::vector<NetworkInterfaceConfig> ifaces;
+  for (const auto& other : draft_.network_interfaces) {
+    if (other.iface_id == iface.iface_id) continue;  // replaced below
+    if (other.host_dev_name == iface.host_dev_name)
+      return make_error(what + ": tap " + iface.host_dev_name + " is already used by " + other.iface_id);
+    if (other.guest_mac && iface.guest_mac && *other.guest_mac == *iface.guest_mac)
+      return make_error(what + ": guest_mac is already used by " + other.iface_id);
+    ifaces.push_back(other);
+  }
+  ifaces.push_back(iface);
+  draft_.network_interfaces = std::move(ifaces);
+  return configured({});
+}
+
+ActionResult Controller::on(const PutVsock& a) {
+  if (started()) return not_after_start();
+  auto ok = VirtioVsock::check_config(vsock_device_config(a.config));
+  if (!ok) return failed("vsock", ok.error());
+  draft_.vsock = a.config;
+  return configured({});
+}
+
+ActionResult Controller::on(const PutLogger& a) {
+  if (started()) return not_after_start();
+  const LoggerConfig& logger = a.config;
+  if (logger.log_path) {
+    UniqueFd fd(::open(logger.log_path->c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0600));
+    if (!fd.valid())
+      return make_error(ErrorKind::kHost,
+                        "logger.log_path: cannot open " + *logger.log_path + ": " + std::strerror(errno));
+    log_set_fd(fd.get());
+    log_fd_ = std::move(fd);
+  }
+  if (logger.level) log_configure(options_.instance_id, to_log_level(*logger.level));
+  logger_ = logger;
+  return done();
+}
+
+ActionResult Controller::on(const PutMetrics& a) {
+  if (started()) return not_after_start();
+  if (auto configured = metrics_.configure(a.config); !configured) return configured.error();
+  return done();
+}
+
+// --- Making the microVM.
+
+ActionResult Controller::on(const InstanceStart&) {
+  if (started()) return not_after_start();
+  if (!draft_.boot_source) return make_error(ErrorKind::kState, "InstanceStart: no boot-source is configured");
+  VmOptions opts = vm_options();
+  opts.config = draft_;
+  auto vm = factory_.build(opts, loop_, exit_);
+  if (!vm) return failed("InstanceStart", vm.error());
+  TRY(adopt(std::move(vm).value(), /*leave_paused=*/false, "InstanceStart"));
+  draft_ = VmConfig{};  // the VM holds the configuration now
+  log_info("VM started");
+  return done();
+}
+
+ActionResult Controller::on(const LoadSnapshot& a) {
+  if (started())
+    return make_error(ErrorKind::kState,
+                      "snapshot/load: a snapshot can only be loaded into a fresh ember, before InstanceStart");
+  // As Firecracker: a snapshot brings its own machine and devices.
+  if (boot_configured_)
+    return make_error(ErrorKind::kState,
+                      "snapshot/load: loading a snapshot is not allowed after configuring boot-specific resources");
+  auto vm = factory_.restore(a.params, vm_options(), loop_, exit_);
+  if (!vm) return failed("snapshot/load", vm.error());
+  TRY(adopt(std::move(vm).value(), /*leave_paused=*/!a.params.resume_vm, "snapshot/load"));
+  log_info(a.params.resume_vm ? "VM restored and resumed" : "VM restored, paused");
+  return done();
+}
+
+// --- The running microVM: after InstanceStart only.
+
+ActionResult Controller::on(const CreateSnapshot& a) {
+  if (!started())
+    return make_error(ErrorKind::kState,
+                      "snapshot/create: there is no microVM yet (InstanceStart or snapshot/load first)");
+  if (!paused_)
+    return make_error(ErrorKind::kState,
+                      "snapshot/create: the microVM must be paused first (PATCH /vm {\"state\": \"Paused\"})");
+  const auto started_at = std::chrono::steady_clock::now();
+  if (auto r = vm_->create_snapshot(a.params); !r) return failed("snapshot/create", r.error());
+  const auto took = std::chrono::steady_clock::now() - started_at;
+  log_info("snapshot written to " + a.params.snapshot_path + " and " + a.params.mem_file_path + " in " +
+           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) + " us");
+  return done();
+}
+
+ActionResult Controller::on(const FlushMetrics&) {
+  if (!started()) return not_before_start();
+  if (auto flushed = metrics_.flush(); !flushed) return failed("FlushMetrics", flushed.error());
+  return done();
+}
+
+ActionResult Controller::on(const PatchVm& a) {
+  if (!started()) return not_before_start();
+  if (a.state == RequestedVmState::kPaused) {
+    if (!paused_) vm_->pause();
+    paused_ = true;
+    log_info("VM paused");
+  } else {
+    if (paused_) vm_->resume();
+    paused_ = false;
+    log_info("VM resumed");
+  }
+  return done();
+}
+
+ActionResult Controller::on(const SendCtrlAltDel&) {
+  if (!started()) return not_before_start();
+  if (auto r = vm_->send_ctrl_alt_del(); !r) return failed("SendCtrlAltDel", r.error());
+  return done();
+}
+
+ActionResult Controller::on(const PatchDrive& a) {
+  if (!started()) return not_before_start();
+  // The VM updates its own configuration too, so that a later snapshot carries the change.
+  if (auto r = vm_->update_drive(a.drive_id, a.path_on_host, a.rate_limiter); !r)
+    return failed("drive " + a.drive_id, r.error());
+  return done();
+}
+
+ActionResult Controller::on(const PatchNetworkInterface& a) {
+  if (!started()) return not_before_start();
+  if (auto r = vm_->update_net_rate_limiters(a.iface_id, a.rx_rate_limiter, a.tx_rate_limiter); !r)
+    return r.error();
+  return done();
+}
+
+}  // namespace ember
