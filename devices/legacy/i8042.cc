@@ -101,7 +101,7 @@ void I8042::write(uint64_t offset, std::span<const uint8_t> data) {
   Effects fx;
   {
     std::lock_guard<std::mutex> guard(lock_);
-    const bool raised_before = count_ > 0 && interrupts_enabled();
+    const bool raised_before = !output_.empty() && interrupts_enabled();
     if (offset == kDataOffset) {
       write_data(data[0], fx);
     } else if (offset == kStatusCommandOffset) {
@@ -110,7 +110,7 @@ void I8042::write(uint64_t offset, std::span<const uint8_t> data) {
       return;
     }
     // A byte reached the output register, or the guest enabled the interrupt while one waits.
-    fx.trigger_irq = !raised_before && count_ > 0 && interrupts_enabled();
+    fx.trigger_irq = !raised_before && !output_.empty() && interrupts_enabled();
   }
   run_effects(fx);
 }
@@ -120,10 +120,10 @@ Result<void> I8042::trigger_ctrl_alt_del() {
   {
     std::lock_guard<std::mutex> guard(lock_);
     const auto& codes = (control_ & kCtrTranslate) != 0 ? kCtrlAltDelSet1 : kCtrlAltDelSet2;
-    if (kOutputCapacity - count_ < codes.size()) {
+    if (output_.free_space() < codes.size()) {
       return make_error("i8042: output buffer full, the guest is not reading the keyboard");
     }
-    const bool was_empty = count_ == 0;
+    const bool was_empty = output_.empty();
     for (uint8_t code : codes) push(code);
     // If bytes were already waiting, the guest gets an interrupt as it reads each one.
     fx.trigger_irq = was_empty && interrupts_enabled();
@@ -140,8 +140,8 @@ I8042::State I8042::save_state() const {
   s.output_port = output_port_;
   s.last_was_command = last_was_command_ ? 1 : 0;
   s.pending_command = pending_command_;
-  s.output_count = static_cast<uint8_t>(count_);
-  for (size_t i = 0; i < count_; ++i) s.output_bytes[i] = ring_[(head_ + i) % kOutputCapacity];
+  s.output_count = static_cast<uint8_t>(output_.size());
+  for (size_t i = 0; i < output_.size(); ++i) s.output_bytes[i] = output_[i];
   return s;
 }
 
@@ -163,24 +163,22 @@ Result<void> I8042::restore_state(const State& s) {
   output_port_ = s.output_port;
   last_was_command_ = s.last_was_command != 0;
   pending_command_ = s.pending_command;
-  head_ = 0;
-  count_ = s.output_count;
-  std::copy(s.output_bytes.begin(), s.output_bytes.begin() + s.output_count, ring_.begin());
+  output_.assign(std::span<const uint8_t>(s.output_bytes).first(s.output_count));
   return {};
 }
 
 uint8_t I8042::read_data(Effects& fx) {
-  if (count_ == 0) return 0;
-  uint8_t byte = pop();
+  if (output_.empty()) return 0;
+  uint8_t byte = output_.pop();
   // Linux reads one byte per interrupt: the next byte moving into the output register is a
   // new interrupt.
-  fx.trigger_irq = count_ > 0 && interrupts_enabled();
+  fx.trigger_irq = !output_.empty() && interrupts_enabled();
   return byte;
 }
 
 uint8_t I8042::status() const {
   uint8_t s = kStatusNotInhibited;
-  if (count_ > 0) s |= kStatusOutputFull;
+  if (!output_.empty()) s |= kStatusOutputFull;
   if ((control_ & kCtrSystemFlag) != 0) s |= kStatusSystemFlag;
   if (last_was_command_) s |= kStatusLastWasCommand;
   return s;
@@ -280,20 +278,11 @@ void I8042::run_effects(const Effects& fx) {
 }
 
 void I8042::push(uint8_t byte) {
-  if (count_ == kOutputCapacity) {
+  if (output_.full()) {
     log_debug("i8042: output buffer full, dropping a byte");
     return;
   }
-  ring_[(head_ + count_) % kOutputCapacity] = byte;
-  ++count_;
-}
-
-uint8_t I8042::pop() {
-  CHECK(count_ > 0);
-  uint8_t byte = ring_[head_];
-  head_ = (head_ + 1) % kOutputCapacity;
-  --count_;
-  return byte;
+  output_.push(byte);
 }
 
 bool I8042::interrupts_enabled() const { return (control_ & kCtrKeyboardInterrupt) != 0; }

@@ -21,6 +21,7 @@
 
 #include "devices/bus_device.h"
 #include "base/result.h"
+#include "base/ring_buffer.h"
 
 namespace ember {
 
@@ -73,7 +74,6 @@ class I8042 final : public BusDevice {
   // Output buffer towards the guest. Bytes that do not fit are dropped: the guest is not
   // reading them anyway.
   void push(uint8_t byte);
-  [[nodiscard]] uint8_t pop();
   [[nodiscard]] bool interrupts_enabled() const;
 
   const std::shared_ptr<IrqLine> irq_;
@@ -85,9 +85,7 @@ class I8042 final : public BusDevice {
   uint8_t output_port_;
   bool last_was_command_ = false;
   uint8_t pending_command_ = 0;
-  std::array<uint8_t, kOutputCapacity> ring_{};
-  size_t head_ = 0;
-  size_t count_ = 0;
+  RingBuffer<uint8_t, kOutputCapacity> output_;
 };
 
 }  // namespace ember

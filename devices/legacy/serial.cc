@@ -115,8 +115,8 @@ size_t Serial::enqueue_input(std::span<const uint8_t> bytes) {
     // In loopback the receiver is wired to the transmitter, not to the outside world.
     if (loopback()) return 0;
     const uint8_t before = active_interrupts();
-    accepted = std::min(bytes.size(), kRxFifoCapacity - rx_count_);
-    for (size_t i = 0; i < accepted; ++i) rx_push(bytes[i]);
+    accepted = std::min(bytes.size(), rx_fifo_.free_space());
+    for (size_t i = 0; i < accepted; ++i) rx_fifo_.push(bytes[i]);
     fx.trigger_irq = (active_interrupts() & ~before) != 0;
   }
   run_effects(fx);
@@ -125,7 +125,7 @@ size_t Serial::enqueue_input(std::span<const uint8_t> bytes) {
 
 size_t Serial::rx_free() const {
   std::lock_guard<std::mutex> guard(lock_);
-  return kRxFifoCapacity - rx_count_;
+  return rx_fifo_.free_space();
 }
 
 Serial::State Serial::save_state() const {
@@ -140,10 +140,8 @@ Serial::State Serial::save_state() const {
   s.fifos_enabled = fifos_enabled_;
   s.overrun = overrun_;
   s.thr_empty_pending = thr_empty_pending_;
-  s.rx_count = static_cast<uint8_t>(rx_count_);
-  for (size_t i = 0; i < rx_count_; ++i) {
-    s.rx_bytes[i] = rx_ring_[(rx_head_ + i) % kRxFifoCapacity];
-  }
+  s.rx_count = static_cast<uint8_t>(rx_fifo_.size());
+  for (size_t i = 0; i < rx_fifo_.size(); ++i) s.rx_bytes[i] = rx_fifo_[i];
   return s;
 }
 
@@ -168,9 +166,7 @@ Result<void> Serial::restore_state(const State& s) {
   fifos_enabled_ = s.fifos_enabled != 0;
   overrun_ = s.overrun != 0;
   thr_empty_pending_ = s.thr_empty_pending != 0;
-  rx_head_ = 0;
-  rx_count_ = s.rx_count;
-  std::copy(s.rx_bytes.begin(), s.rx_bytes.begin() + s.rx_count, rx_ring_.begin());
+  rx_fifo_.assign(std::span<const uint8_t>(s.rx_bytes).first(s.rx_count));
   return {};
 }
 
@@ -178,9 +174,9 @@ uint8_t Serial::read_register(uint64_t offset, Effects& fx) {
   switch (offset) {
     case kRbrThr: {
       if (dlab()) return divisor_low_;
-      if (rx_count_ == 0) return 0;
-      uint8_t byte = rx_pop();
-      fx.input_drained = rx_count_ == 0;
+      if (rx_fifo_.empty()) return 0;
+      uint8_t byte = rx_fifo_.pop();
+      fx.input_drained = rx_fifo_.empty();
       return byte;
     }
     case kIer:
@@ -198,7 +194,7 @@ uint8_t Serial::read_register(uint64_t offset, Effects& fx) {
       return mcr_;
     case kLsr: {
       uint8_t lsr = kLsrThrEmpty | kLsrTransmitterEmpty;
-      if (rx_count_ > 0) lsr |= kLsrDataReady;
+      if (!rx_fifo_.empty()) lsr |= kLsrDataReady;
       if (overrun_) lsr |= kLsrOverrun;
       overrun_ = false;  // error bits clear on read
       return lsr;
@@ -220,10 +216,10 @@ void Serial::write_register(uint64_t offset, uint8_t value, Effects& fx) {
         return;
       }
       if (loopback()) {
-        if (rx_count_ == kRxFifoCapacity) {
+        if (rx_fifo_.full()) {
           overrun_ = true;  // the byte is lost, as on the chip
         } else {
-          rx_push(value);
+          rx_fifo_.push(value);
         }
       } else {
         fx.has_output = true;
@@ -251,8 +247,8 @@ void Serial::write_register(uint64_t offset, uint8_t value, Effects& fx) {
       // Changing the FIFO enable bit resets the FIFOs (datasheet, FCR bit 0).
       const bool clear_rx = (value & kFcrClearRx) != 0 || enable != fifos_enabled_;
       fifos_enabled_ = enable;
-      if (clear_rx && rx_count_ > 0) {
-        rx_clear();
+      if (clear_rx && !rx_fifo_.empty()) {
+        rx_fifo_.clear();
         fx.input_drained = true;
       }
       // Bits 1-2 clear the FIFOs (transmit is always empty); trigger-level bits 6-7 are not
@@ -266,7 +262,7 @@ void Serial::write_register(uint64_t offset, uint8_t value, Effects& fx) {
       const bool was_loopback = loopback();
       mcr_ = value & kMcrWritable;
       // Leaving loopback reconnects the receiver: the VMM may offer input again.
-      if (was_loopback && !loopback() && rx_count_ < kRxFifoCapacity) fx.input_drained = true;
+      if (was_loopback && !loopback() && !rx_fifo_.full()) fx.input_drained = true;
       return;
     }
     case kScr:
@@ -287,7 +283,7 @@ void Serial::run_effects(const Effects& fx) {
 uint8_t Serial::active_interrupts() const {
   uint8_t pending = 0;
   if (overrun_) pending |= kIerLineStatus;
-  if (rx_count_ > 0) pending |= kIerRxData;
+  if (!rx_fifo_.empty()) pending |= kIerRxData;
   if (thr_empty_pending_) pending |= kIerThrEmpty;
   // OUT2 would gate the IRQ pin on a PC, but Linux's 8250 driver expects the interrupt
   // regardless, so it is not consulted here.
@@ -325,24 +321,5 @@ uint8_t Serial::modem_status() const {
 bool Serial::loopback() const { return (mcr_ & kMcrLoopback) != 0; }
 
 bool Serial::dlab() const { return (lcr_ & kLcrDlab) != 0; }
-
-void Serial::rx_push(uint8_t byte) {
-  CHECK(rx_count_ < kRxFifoCapacity);
-  rx_ring_[(rx_head_ + rx_count_) % kRxFifoCapacity] = byte;
-  ++rx_count_;
-}
-
-uint8_t Serial::rx_pop() {
-  CHECK(rx_count_ > 0);
-  uint8_t byte = rx_ring_[rx_head_];
-  rx_head_ = (rx_head_ + 1) % kRxFifoCapacity;
-  --rx_count_;
-  return byte;
-}
-
-void Serial::rx_clear() {
-  rx_head_ = 0;
-  rx_count_ = 0;
-}
 
 }  // namespace ember

@@ -24,6 +24,7 @@
 #include "devices/bus_device.h"
 #include "devices/legacy/output_sink.h"
 #include "base/result.h"
+#include "base/ring_buffer.h"
 
 namespace ember {
 
@@ -92,10 +93,6 @@ class Serial final : public BusDevice {
   [[nodiscard]] bool loopback() const;
   [[nodiscard]] bool dlab() const;
 
-  void rx_push(uint8_t byte);
-  [[nodiscard]] uint8_t rx_pop();
-  void rx_clear();
-
   const std::shared_ptr<IrqLine> irq_;
   const std::shared_ptr<OutputSink> output_;
   const std::function<void()> input_drained_;
@@ -110,9 +107,7 @@ class Serial final : public BusDevice {
   bool fifos_enabled_;
   bool overrun_;
   bool thr_empty_pending_;
-  std::array<uint8_t, kRxFifoCapacity> rx_ring_{};
-  size_t rx_head_ = 0;   // index of the oldest byte
-  size_t rx_count_ = 0;
+  RingBuffer<uint8_t, kRxFifoCapacity> rx_fifo_;
 };
 
 }  // namespace ember

@@ -1,6 +1,7 @@
 // What a virtio-block device counts, for metrics: totals since the device was created. The
-// device keeps them in atomics and hands out copies (VirtioBlock::counters()); the metrics
-// writer turns totals into per-flush deltas.
+// device keeps them in atomics made from this struct (AtomicCounters, atomic_counters.h) and
+// hands out copies (VirtioBlock::counters()); the metrics writer turns totals into per-flush
+// deltas. Fields: uint64_t only.
 #pragma once
 
 #include <cstdint>

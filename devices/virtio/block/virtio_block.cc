@@ -143,10 +143,8 @@ Result<void> VirtioBlock::activate(const GuestMemory& mem, uint64_t /*acked_feat
     return make_error("virtio-block has one queue, got " + std::to_string(queues.size()));
   if (!queues[0].ready()) return make_error("virtio-block's request queue is not ready");
   std::lock_guard<std::mutex> guard(lock_);
-  mem_ = &mem;
-  queue_ = &queues[0];
-  interrupt_ = &interrupt;
-  in_flight_.assign(queue_->size(), InFlight{});
+  activation_.set(mem, queues, interrupt);
+  in_flight_.assign(queue().size(), InFlight{});
   return {};
 }
 
@@ -158,9 +156,7 @@ void VirtioBlock::reset() {
   completions_.clear();
   engine_->take_completions(&completions_);
   completions_.clear();
-  mem_ = nullptr;
-  queue_ = nullptr;
-  interrupt_ = nullptr;
+  activation_.clear();
   in_flight_.clear();
   held_ = false;
   if (limiter_ != nullptr) limiter_->cancel_timer();
@@ -168,44 +164,29 @@ void VirtioBlock::reset() {
 
 void VirtioBlock::quiesce() {
   std::lock_guard<std::mutex> guard(lock_);
-  if (queue_ == nullptr) return;
+  if (!activation_.active()) return;
   engine_->drain();
   bool used = false;
   auto done = complete_finished(&used);
-  notify_if_needed(used);
+  activation_.notify_used(0, used);
   if (!done) log_problem("while pausing for a snapshot: " + done.error().message);
   if (held_) {
-    queue_->undo_pop();
+    queue().undo_pop();
     held_ = false;
   }
 }
 
-Result<void> VirtioBlock::process_queue(uint16_t index) {
-  return count_queue_error(serve_queue(index));
-}
-
-Result<void> VirtioBlock::process_event(uint32_t event_id) {
-  return count_queue_error(serve_event(event_id));
-}
-
-Result<void> VirtioBlock::count_queue_error(Result<void> result) {
-  if (!result.ok()) counters_.queue_errors.fetch_add(1, std::memory_order_relaxed);
-  return result;
-}
-
 Result<void> VirtioBlock::serve_queue(uint16_t index) {
   std::lock_guard<std::mutex> guard(lock_);
-  if (queue_ == nullptr) return {};
   if (index != 0) return make_error("virtio-block has no queue " + std::to_string(index));
   bool used = false;
   TRY(process_requests(&used));
-  notify_if_needed(used);
+  activation_.notify_used(0, used);
   return {};
 }
 
 Result<void> VirtioBlock::serve_event(uint32_t event_id) {
   std::lock_guard<std::mutex> guard(lock_);
-  if (queue_ == nullptr) return {};
   bool used = false;
   switch (event_id) {
     case kCompletionEvent: TRY(complete_finished(&used)); break;
@@ -216,7 +197,7 @@ Result<void> VirtioBlock::serve_event(uint32_t event_id) {
       break;
     default: return {};
   }
-  notify_if_needed(used);
+  activation_.notify_used(0, used);
   return {};
 }
 
@@ -224,15 +205,15 @@ Result<void> VirtioBlock::process_requests(bool* used) {
   // At most one ring's worth per call: a conforming driver never has more pending, and a
   // hostile one that lays its rings over each other (so that our used-ring writes bump its
   // avail index) must not keep the VMM thread here for ever.
-  for (uint32_t n = 0; n < queue_->size(); ++n) {
+  for (uint32_t n = 0; n < queue().size(); ++n) {
     if (!held_) {
-      ASSIGN_OR_RETURN(const bool popped, queue_->pop(&chain_));
+      ASSIGN_OR_RETURN(const bool popped, queue().pop(&chain_));
       if (!popped) break;
-      parse_block_request(*mem_, chain_, disk_info_, &request_);
+      parse_block_request(activation_.mem(), chain_, disk_info_, &request_);
     }
     if (!admit()) {
       // Keep it (FIFO: nothing overtakes it); the limiter's timer event brings us back.
-      if (!held_) counters_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+      if (!held_) counters_.add(&VirtioBlockCounters::rate_limited);
       held_ = true;
       break;
     }
@@ -250,10 +231,6 @@ bool VirtioBlock::admit() {
   return limiter_->consume_operation(moves_data ? request_.data_len : 0);
 }
 
-void VirtioBlock::notify_if_needed(bool used) {
-  if (used && queue_->needs_notification()) interrupt_->signal_used_queue(0);
-}
-
 Result<void> VirtioBlock::handle_request(bool* used) {
   const BlockRequest& r = request_;
   if (r.status != kStatusOk) {
@@ -269,7 +246,8 @@ Result<void> VirtioBlock::handle_request(bool* used) {
       for (const auto& piece : r.data) {
         const uint64_t n = std::min<uint64_t>(piece.len, kIdBytes - written);
         if (n == 0) break;
-        TRY(mem_->write(piece.addr, std::span<const uint8_t>(id_.data() + written, n)));
+        TRY(activation_.mem().write(piece.addr,
+                                    std::span<const uint8_t>(id_.data() + written, n)));
         written += n;
       }
       count_status(kTypeGetId, kStatusOk, written);
@@ -293,7 +271,7 @@ Result<void> VirtioBlock::submit(BlockOp op, bool* used) {
                       " was made available again while its request is still running");
   slot.iov.clear();
   for (const auto& piece : r.data) {
-    ASSIGN_OR_RETURN(auto view, mem_->slice(piece.addr, piece.len));
+    ASSIGN_OR_RETURN(auto view, activation_.mem().slice(piece.addr, piece.len));
     slot.iov.push_back({view.data(), view.size()});
   }
   slot.busy = true;
@@ -339,47 +317,31 @@ Result<void> VirtioBlock::finish(uint16_t head, bool has_status, GuestAddress st
                                  uint8_t status, uint64_t written) {
   uint64_t used_len = 0;
   if (has_status) {
-    TRY(mem_->write_obj(status_addr, status));
+    TRY(activation_.mem().write_obj(status_addr, status));
     used_len = written + 1;  // the data written plus the status byte (§2.7.8)
   }
   // len may underestimate (§2.7.8.2); the chain is at most 2^32 bytes, so clamp the one case.
   used_len = std::min<uint64_t>(used_len, std::numeric_limits<uint32_t>::max());
-  return queue_->add_used(head, static_cast<uint32_t>(used_len));
+  return queue().add_used(head, static_cast<uint32_t>(used_len));
 }
 
 void VirtioBlock::count_status(uint32_t type, uint8_t status, uint64_t data_len) {
-  auto& c = counters_;
+  using C = VirtioBlockCounters;
   if (status == kStatusIoErr) {
-    c.io_errors.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&C::io_errors);
   } else if (status == kStatusUnsupp) {
-    c.unsupported.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&C::unsupported);
   } else if (type == kTypeIn) {
-    c.read_requests.fetch_add(1, std::memory_order_relaxed);
-    c.read_bytes.fetch_add(data_len, std::memory_order_relaxed);
+    counters_.add(&C::read_requests);
+    counters_.add(&C::read_bytes, data_len);
   } else if (type == kTypeOut) {
-    c.write_requests.fetch_add(1, std::memory_order_relaxed);
-    c.write_bytes.fetch_add(data_len, std::memory_order_relaxed);
+    counters_.add(&C::write_requests);
+    counters_.add(&C::write_bytes, data_len);
   } else if (type == kTypeFlush) {
-    c.flush_requests.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&C::flush_requests);
   } else if (type == kTypeGetId) {
-    c.get_id_requests.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&C::get_id_requests);
   }
-}
-
-VirtioBlockCounters VirtioBlock::counters() const {
-  const auto& c = counters_;
-  VirtioBlockCounters out;
-  out.read_requests = c.read_requests.load(std::memory_order_relaxed);
-  out.write_requests = c.write_requests.load(std::memory_order_relaxed);
-  out.flush_requests = c.flush_requests.load(std::memory_order_relaxed);
-  out.get_id_requests = c.get_id_requests.load(std::memory_order_relaxed);
-  out.read_bytes = c.read_bytes.load(std::memory_order_relaxed);
-  out.write_bytes = c.write_bytes.load(std::memory_order_relaxed);
-  out.io_errors = c.io_errors.load(std::memory_order_relaxed);
-  out.unsupported = c.unsupported.load(std::memory_order_relaxed);
-  out.rate_limited = c.rate_limited.load(std::memory_order_relaxed);
-  out.queue_errors = c.queue_errors.load(std::memory_order_relaxed);
-  return out;
 }
 
 void VirtioBlock::log_problem(const std::string& problem) {
@@ -420,10 +382,10 @@ Result<void> VirtioBlock::update_backing_file(const std::string& path) {
   ASSIGN_OR_RETURN(RawDiskFile disk, RawDiskFile::open(path, read_only_));
   // Requests running on the old file finish there and go back to the driver first.
   engine_->drain();
-  if (queue_ != nullptr) {
+  if (activation_.active()) {
     bool used = false;
     auto done = complete_finished(&used);
-    notify_if_needed(used);
+    activation_.notify_used(0, used);
     // The driver broke the queue; the next process_queue() meets the same problem and stops
     // the device through the transport. The swap itself is fine.
     if (!done) log_problem("while swapping the backing file: " + done.error().message);
@@ -439,11 +401,11 @@ Result<void> VirtioBlock::update_backing_file(const std::string& path) {
   const uint64_t capacity = disk_info_.capacity_sectors;
   std::memcpy(&config_space_[kConfigCapacity], &capacity, sizeof capacity);
   // A request held by the limiter was checked against the old size.
-  if (held_) parse_block_request(*mem_, chain_, disk_info_, &request_);
+  if (held_) parse_block_request(activation_.mem(), chain_, disk_info_, &request_);
   log_info("virtio-block: backing file " + old_path + " replaced by " + disk_.path() + " (" +
            std::to_string(capacity) + " sectors)");
   // §5.2.2 / §2.3: the capacity may have changed; the driver re-reads the config space.
-  if (interrupt_ != nullptr) interrupt_->signal_config_change();
+  if (activation_.active()) activation_.interrupt().signal_config_change();
   return {};
 }
 

@@ -25,7 +25,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -41,8 +40,8 @@
 #include "devices/virtio/block/block_engine.h"
 #include "devices/virtio/block/block_request.h"
 #include "devices/virtio/block/raw_file.h"
+#include "devices/virtio/device_base.h"
 #include "devices/virtio/queue.h"
-#include "devices/virtio/virtio_device.h"
 
 namespace ember {
 
@@ -60,7 +59,7 @@ struct VirtioBlockConfig {
   RateLimiterLimits rate_limiter;
 };
 
-class VirtioBlock final : public VirtioDevice {
+class VirtioBlock final : public VirtioDeviceBase<VirtioBlockCounters> {
  public:
   // process_event() id: the engine has completions.
   static constexpr uint32_t kCompletionEvent = 0;
@@ -90,7 +89,7 @@ class VirtioBlock final : public VirtioDevice {
   // The config's own rules (id length, queue size), without touching the file.
   [[nodiscard]] static Result<void> check_config(const VirtioBlockConfig& config);
 
-  // VirtioDevice.
+  // VirtioDevice (process_queue() and process_event(): VirtioDeviceBase).
   [[nodiscard]] uint32_t device_type() const override;
   [[nodiscard]] std::span<const uint16_t> queue_max_sizes() const override { return queue_sizes_; }
   [[nodiscard]] uint64_t device_features() const override { return features_; }
@@ -99,8 +98,6 @@ class VirtioBlock final : public VirtioDevice {
   [[nodiscard]] Result<void> activate(const GuestMemory& mem, uint64_t acked_features,
                                       std::span<VirtQueue> queues,
                                       VirtioInterrupt& interrupt) override;
-  [[nodiscard]] Result<void> process_queue(uint16_t index) override;
-  [[nodiscard]] Result<void> process_event(uint32_t event_id) override;
   void reset() override;
   // Waits for the requests the engine runs and returns them to the driver; a request held by
   // the rate limiter goes back on the queue.
@@ -108,7 +105,6 @@ class VirtioBlock final : public VirtioDevice {
   [[nodiscard]] std::vector<uint8_t> save_device_state() const override;
   [[nodiscard]] Result<void> restore_device_state(std::span<const uint8_t> bytes) override;
 
-  [[nodiscard]] VirtioBlockCounters counters() const;
   [[nodiscard]] uint64_t capacity_sectors() const;
   [[nodiscard]] bool read_only() const { return read_only_; }
   [[nodiscard]] std::string path() const;
@@ -140,16 +136,12 @@ class VirtioBlock final : public VirtioDevice {
     uint64_t data_len = 0;
     std::vector<iovec> iov;
   };
-  struct Counters {
-    std::atomic<uint64_t> read_requests{0}, write_requests{0}, flush_requests{0},
-        get_id_requests{0}, read_bytes{0}, write_bytes{0}, io_errors{0}, unsupported{0},
-        rate_limited{0}, queue_errors{0};
-  };
-  // Counts a failed queue or event run (the transport then stops the device) and passes the
-  // result on.
-  [[nodiscard]] Result<void> count_queue_error(Result<void> result);
-  [[nodiscard]] Result<void> serve_queue(uint16_t index);
-  [[nodiscard]] Result<void> serve_event(uint32_t event_id);
+  // VirtioDeviceBase.
+  [[nodiscard]] Result<void> serve_queue(uint16_t index) override;
+  [[nodiscard]] Result<void> serve_event(uint32_t event_id) override;
+
+  // The request queue; only while active.
+  [[nodiscard]] VirtQueue& queue() const { return activation_.queue(0); }
 
   [[nodiscard]] Result<void> process_requests(bool* used);
   // Whether the rate limiter lets request_ run now (takes its tokens if so).
@@ -160,12 +152,12 @@ class VirtioBlock final : public VirtioDevice {
   // Writes the status (when there is a place for it) and returns the chain to the driver.
   [[nodiscard]] Result<void> finish(uint16_t head, bool has_status, GuestAddress status_addr,
                                     uint8_t status, uint64_t written);
-  void notify_if_needed(bool used);
   void count_status(uint32_t type, uint8_t status, uint64_t data_len);
   void log_problem(const std::string& problem);
 
   // See "Threads" above. Guards everything below that can change after construction, except
-  // the counters (atomics) and the limiter (locks itself).
+  // the limiter (locks itself), and the activation (activate() and reset() change it under
+  // this lock too). The counters are atomics.
   mutable std::mutex lock_;
 
   RawDiskFile disk_;  // before engine_: the engine uses its fd
@@ -179,10 +171,7 @@ class VirtioBlock final : public VirtioDevice {
   uint64_t features_;
   std::vector<uint8_t> config_space_;
 
-  // Set while active.
-  const GuestMemory* mem_ = nullptr;
-  VirtQueue* queue_ = nullptr;
-  VirtioInterrupt* interrupt_ = nullptr;
+  // Used while active.
   std::vector<InFlight> in_flight_;
   // chain_ / request_ hold a parsed request the rate limiter refused; it goes first.
   bool held_ = false;
@@ -192,7 +181,6 @@ class VirtioBlock final : public VirtioDevice {
   BlockRequest request_;
   std::vector<BlockCompletion> completions_;
 
-  Counters counters_;
   uint32_t problems_logged_ = 0;
 };
 

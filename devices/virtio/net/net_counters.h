@@ -1,7 +1,7 @@
 // What a virtio-net device counts, for metrics: totals since the device was created. The
-// device keeps them in atomics and hands out copies (VirtioNet::counters()); the metrics
-// writer turns totals into per-flush deltas. Bytes are frame bytes, the 12-byte virtio header
-// not included.
+// device keeps them in atomics made from this struct (AtomicCounters, atomic_counters.h) and
+// hands out copies (VirtioNet::counters()); the metrics writer turns totals into per-flush
+// deltas. Fields: uint64_t only. Bytes are frame bytes, the 12-byte virtio header not included.
 #pragma once
 
 #include <cstdint>

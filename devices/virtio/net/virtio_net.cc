@@ -194,10 +194,7 @@ Result<void> VirtioNet::activate(const GuestMemory& mem, uint64_t acked_features
     log_info("virtio-net " + id_ + ": " + backend_->description() +
              " does not take every offload the guest accepts; it gets fewer");
 
-  mem_ = &mem;
-  rx_queue_ = &queues[kRxQueue];
-  tx_queue_ = &queues[kTxQueue];
-  interrupt_ = &interrupt;
+  activation_.set(mem, queues, interrupt);
   // An edge may have passed while inactive, and after a restore the driver may have left
   // buffers it will not notify about again: look at everything once.
   backend_readable_ = true;
@@ -217,7 +214,7 @@ Result<void> VirtioNet::release_restored_heads() {
   // Chains the device held when the snapshot was taken: what they carried is lost (a frame
   // not yet sent, a receive buffer not yet filled), but the driver gets its buffers back.
   const std::pair<std::optional<uint16_t>*, VirtQueue*> held[] = {
-      {&restored_rx_head_, rx_queue_}, {&restored_tx_head_, tx_queue_}};
+      {&restored_rx_head_, &rx_queue()}, {&restored_tx_head_, &tx_queue()}};
   bool used[2] = {false, false};
   for (size_t i = 0; i < 2; ++i) {
     auto& [head, queue] = held[i];
@@ -230,18 +227,15 @@ Result<void> VirtioNet::release_restored_heads() {
     TRY(queue->add_used(h, 0));
     used[i] = true;
   }
-  notify(kRxQueue, used[0]);
-  notify(kTxQueue, used[1]);
+  activation_.notify_used(kRxQueue, used[0]);
+  activation_.notify_used(kTxQueue, used[1]);
   return {};
 }
 
 void VirtioNet::reset() {
   rx_limiter_->cancel_timer();
   tx_limiter_->cancel_timer();
-  mem_ = nullptr;
-  rx_queue_ = nullptr;
-  tx_queue_ = nullptr;
-  interrupt_ = nullptr;
+  activation_.clear();
   backend_readable_ = true;
   rx_chain_held_ = false;
   rx_frame_waiting_ = false;
@@ -250,28 +244,13 @@ void VirtioNet::reset() {
   restored_tx_head_.reset();
 }
 
-Result<void> VirtioNet::process_queue(uint16_t index) {
-  return count_queue_error(serve_queue(index));
-}
-
-Result<void> VirtioNet::process_event(uint32_t event_id) {
-  return count_queue_error(serve_event(event_id));
-}
-
-Result<void> VirtioNet::count_queue_error(Result<void> result) {
-  if (!result.ok()) counters_.queue_errors.fetch_add(1, std::memory_order_relaxed);
-  return result;
-}
-
 Result<void> VirtioNet::serve_queue(uint16_t index) {
-  if (mem_ == nullptr) return {};
   if (index == kRxQueue) return process_rx();  // the driver added receive buffers
   if (index == kTxQueue) return process_tx();
   return make_error("virtio-net has no queue " + std::to_string(index));
 }
 
 Result<void> VirtioNet::serve_event(uint32_t event_id) {
-  if (mem_ == nullptr) return {};
   switch (event_id) {
     case kBackendEvent:
       backend_readable_ = true;
@@ -288,15 +267,10 @@ Result<void> VirtioNet::serve_event(uint32_t event_id) {
   }
 }
 
-void VirtioNet::notify(uint16_t queue_index, bool used) {
-  VirtQueue* queue = queue_index == kRxQueue ? rx_queue_ : tx_queue_;
-  if (used && queue->needs_notification()) interrupt_->signal_used_queue(queue_index);
-}
-
 Result<void> VirtioNet::build_iov(const DescriptorChain& chain) {
   iov_.clear();
   for (const DescriptorBuffer& b : chain.buffers) {
-    ASSIGN_OR_RETURN(std::span<uint8_t> view, mem_->slice(b.addr, b.len));
+    ASSIGN_OR_RETURN(std::span<uint8_t> view, activation_.mem().slice(b.addr, b.len));
     iov_.push_back({view.data(), view.size()});
   }
   return {};
@@ -308,9 +282,9 @@ Result<void> VirtioNet::process_tx() {
   bool used = false;
   // At most one ring's worth per call, so a guest whose buffers overlap its own avail ring
   // cannot keep the VMM thread here for ever (see VirtioBlock::process_requests).
-  for (uint32_t n = 0; n < tx_queue_->size(); ++n) {
+  for (uint32_t n = 0; n < tx_queue().size(); ++n) {
     if (!tx_chain_held_) {
-      ASSIGN_OR_RETURN(const bool popped, tx_queue_->pop(&tx_chain_));
+      ASSIGN_OR_RETURN(const bool popped, tx_queue().pop(&tx_chain_));
       if (!popped) break;
       uint64_t length = 0;
       bool writable = false;
@@ -330,8 +304,8 @@ Result<void> VirtioNet::process_tx() {
       }
       if (!problem.empty()) {
         log_problem(problem + "; dropped");
-        counters_.tx_dropped.fetch_add(1, std::memory_order_relaxed);
-        TRY(tx_queue_->add_used(tx_chain_.head, 0));
+        counters_.add(&VirtioNetCounters::tx_dropped);
+        TRY(tx_queue().add_used(tx_chain_.head, 0));
         used = true;
         continue;
       }
@@ -340,14 +314,14 @@ Result<void> VirtioNet::process_tx() {
       tx_throttled_ = false;
     }
     if (!tx_limiter_->consume_operation(tx_chain_length_)) {
-      if (!tx_throttled_) counters_.tx_rate_limited.fetch_add(1, std::memory_order_relaxed);
+      if (!tx_throttled_) counters_.add(&VirtioNetCounters::tx_rate_limited);
       tx_throttled_ = true;
       break;  // the limiter's timer event brings us back
     }
     TRY(transmit());
     used = true;
   }
-  notify(kTxQueue, used);
+  activation_.notify_used(kTxQueue, used);
   return {};
 }
 
@@ -356,24 +330,24 @@ Result<void> VirtioNet::transmit() {
   const FrameIo io = backend_->write_frame(iov_);
   switch (io.status) {
     case FrameIo::Status::kDone:
-      counters_.tx_packets.fetch_add(1, std::memory_order_relaxed);
-      counters_.tx_bytes.fetch_add(tx_chain_length_ - kHeaderSize, std::memory_order_relaxed);
+      counters_.add(&VirtioNetCounters::tx_packets);
+      counters_.add(&VirtioNetCounters::tx_bytes, tx_chain_length_ - kHeaderSize);
       break;
     case FrameIo::Status::kWouldBlock:
       // A tap queues in the host stack and hardly ever refuses; when it does, the frame is
       // lost like on a congested wire rather than stalling the queue.
-      counters_.tx_dropped.fetch_add(1, std::memory_order_relaxed);
+      counters_.add(&VirtioNetCounters::tx_dropped);
       log_problem(backend_->description() + " has no room; frame dropped");
       break;
     case FrameIo::Status::kFailed:
-      counters_.tx_errors.fetch_add(1, std::memory_order_relaxed);
+      counters_.add(&VirtioNetCounters::tx_errors);
       log_problem(backend_->description() + " refused a " + std::to_string(tx_chain_length_) +
                   "-byte frame: " + std::strerror(io.error));
       break;
   }
   tx_chain_held_ = false;
   // Transmit buffers are only read: nothing written (§2.7.8).
-  return tx_queue_->add_used(tx_chain_.head, 0);
+  return tx_queue().add_used(tx_chain_.head, 0);
 }
 
 // ---- receive (§5.1.6.3, §5.1.6.4) ---------------------------------------------------------
@@ -392,7 +366,7 @@ Result<void> VirtioNet::process_rx() {
     return {};
   }();
   TRY(r);
-  notify(kRxQueue, used);
+  activation_.notify_used(kRxQueue, used);
   return {};
 }
 
@@ -400,7 +374,7 @@ Result<bool> VirtioNet::receive_one(bool* used) {
   // Reading a frame now would only park it in guest memory: wait for the timer instead.
   if (rx_limiter_->blocked()) return false;
   if (!rx_chain_held_) {
-    ASSIGN_OR_RETURN(const bool popped, rx_queue_->pop(&rx_chain_));
+    ASSIGN_OR_RETURN(const bool popped, rx_queue().pop(&rx_chain_));
     // No buffer: leave the frames in the backend until the driver adds buffers, which it
     // notifies (process_queue(0)); backend_readable_ stays set so we go on from there.
     if (!popped) return false;
@@ -414,8 +388,8 @@ Result<bool> VirtioNet::receive_one(bool* used) {
       log_problem(readable ? std::string("receive chain has a device-readable buffer")
                            : "receive chain of " + std::to_string(capacity) +
                                  " bytes cannot hold the 12-byte header");
-      counters_.rx_errors.fetch_add(1, std::memory_order_relaxed);
-      TRY(rx_queue_->add_used(rx_chain_.head, 0));
+      counters_.add(&VirtioNetCounters::rx_errors);
+      TRY(rx_queue().add_used(rx_chain_.head, 0));
       *used = true;
       return true;
     }
@@ -431,7 +405,7 @@ Result<bool> VirtioNet::receive_one(bool* used) {
     return false;
   }
   if (io.status == FrameIo::Status::kFailed) {
-    counters_.rx_errors.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioNetCounters::rx_errors);
     log_problem("reading " + backend_->description() + " failed: " + std::strerror(io.error));
     backend_readable_ = false;
     return false;
@@ -443,7 +417,7 @@ Result<bool> VirtioNet::receive_one(bool* used) {
   }
   if (length < kHeaderSize || length > rx_chain_capacity_ ||
       length > std::numeric_limits<uint32_t>::max()) {
-    counters_.rx_dropped.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioNetCounters::rx_dropped);
     log_problem(length < kHeaderSize
                     ? "backend frame of " + std::to_string(length) + " bytes has no full header"
                     : "frame longer than the guest's receive chain of " +
@@ -453,13 +427,13 @@ Result<bool> VirtioNet::receive_one(bool* used) {
   // §5.1.6.4: without VIRTIO_NET_F_MRG_RXBUF a frame uses one chain and num_buffers is 1. The
   // backend leaves those two bytes alone (a tap skips them).
   const uint16_t num_buffers = 1;
-  TRY(write_in_chain(*mem_, rx_chain_, kHeaderNumBuffersOffset,
+  TRY(write_in_chain(activation_.mem(), rx_chain_, kHeaderNumBuffersOffset,
                      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&num_buffers),
                                               sizeof num_buffers)));
   if (!rx_limiter_->consume_operation(length)) {
     rx_frame_waiting_ = true;
     rx_frame_length_ = length;
-    counters_.rx_rate_limited.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioNetCounters::rx_rate_limited);
     return false;
   }
   TRY(deliver(length, used));
@@ -469,35 +443,17 @@ Result<bool> VirtioNet::receive_one(bool* used) {
 Result<void> VirtioNet::deliver(uint64_t frame_length, bool* used) {
   rx_chain_held_ = false;
   rx_frame_waiting_ = false;
-  counters_.rx_packets.fetch_add(1, std::memory_order_relaxed);
-  counters_.rx_bytes.fetch_add(frame_length - kHeaderSize, std::memory_order_relaxed);
+  counters_.add(&VirtioNetCounters::rx_packets);
+  counters_.add(&VirtioNetCounters::rx_bytes, frame_length - kHeaderSize);
   *used = true;
-  return rx_queue_->add_used(rx_chain_.head, static_cast<uint32_t>(frame_length));
+  return rx_queue().add_used(rx_chain_.head, static_cast<uint32_t>(frame_length));
 }
 
-// ---- rate limiters, counters, logs --------------------------------------------------------
+// ---- rate limiters, logs ------------------------------------------------------------------
 
 void VirtioNet::update_rate_limiters(const RateLimiterUpdate& rx, const RateLimiterUpdate& tx) {
   rx_limiter_->update(rx);
   tx_limiter_->update(tx);
-}
-
-VirtioNetCounters VirtioNet::counters() const {
-  const auto& c = counters_;
-  const auto get = [](const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); };
-  VirtioNetCounters out;
-  out.rx_packets = get(c.rx_packets);
-  out.rx_bytes = get(c.rx_bytes);
-  out.rx_dropped = get(c.rx_dropped);
-  out.rx_errors = get(c.rx_errors);
-  out.rx_rate_limited = get(c.rx_rate_limited);
-  out.tx_packets = get(c.tx_packets);
-  out.tx_bytes = get(c.tx_bytes);
-  out.tx_dropped = get(c.tx_dropped);
-  out.tx_errors = get(c.tx_errors);
-  out.tx_rate_limited = get(c.tx_rate_limited);
-  out.queue_errors = get(c.queue_errors);
-  return out;
 }
 
 void VirtioNet::log_problem(const std::string& problem) {

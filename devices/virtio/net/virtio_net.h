@@ -29,7 +29,6 @@
 #pragma once
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,8 +40,9 @@
 #include "devices/rate_limiter/rate_limiter.h"
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_counters.h"
+#include "devices/virtio/net/virtio_net_defs.h"
+#include "devices/virtio/device_base.h"
 #include "devices/virtio/queue.h"
-#include "devices/virtio/virtio_device.h"
 
 namespace ember {
 
@@ -58,7 +58,7 @@ struct VirtioNetConfig {
   uint16_t queue_size = VirtQueue::kDefaultMaxSize;  // both queues; a power of two, 2 to 32768
 };
 
-class VirtioNet final : public VirtioDevice {
+class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   struct ConstructionKey {
     explicit ConstructionKey() = default;
   };
@@ -85,7 +85,7 @@ class VirtioNet final : public VirtioDevice {
   VirtioNet(const VirtioNet&) = delete;
   VirtioNet& operator=(const VirtioNet&) = delete;
 
-  // VirtioDevice.
+  // VirtioDevice (process_queue() and process_event(): VirtioDeviceBase).
   [[nodiscard]] uint32_t device_type() const override;
   [[nodiscard]] std::span<const uint16_t> queue_max_sizes() const override { return queue_sizes_; }
   [[nodiscard]] uint64_t device_features() const override { return features_; }
@@ -94,8 +94,6 @@ class VirtioNet final : public VirtioDevice {
   [[nodiscard]] Result<void> activate(const GuestMemory& mem, uint64_t acked_features,
                                       std::span<VirtQueue> queues,
                                       VirtioInterrupt& interrupt) override;
-  [[nodiscard]] Result<void> process_queue(uint16_t index) override;
-  [[nodiscard]] Result<void> process_event(uint32_t event_id) override;
   void reset() override;
   [[nodiscard]] std::vector<uint8_t> save_device_state() const override;
   [[nodiscard]] Result<void> restore_device_state(std::span<const uint8_t> bytes) override;
@@ -106,7 +104,6 @@ class VirtioNet final : public VirtioDevice {
   [[nodiscard]] RateLimiterLimits rx_rate_limits() const { return rx_limiter_->limits(); }
   [[nodiscard]] RateLimiterLimits tx_rate_limits() const { return tx_limiter_->limits(); }
 
-  [[nodiscard]] VirtioNetCounters counters() const;
   [[nodiscard]] const std::optional<NetMacAddress>& guest_mac() const { return mac_; }
   // The offloads the backend took at the last activation (for tests and logs).
   [[nodiscard]] GuestOffloads backend_offloads() const { return backend_offloads_; }
@@ -117,16 +114,13 @@ class VirtioNet final : public VirtioDevice {
             std::unique_ptr<RateLimiter> tx_limiter);
 
  private:
-  struct Counters {
-    std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0}, rx_errors{0},
-        rx_rate_limited{0}, tx_packets{0}, tx_bytes{0}, tx_dropped{0}, tx_errors{0},
-        tx_rate_limited{0}, queue_errors{0};
-  };
-  // Counts a failed queue or event run (the transport then stops the device) and passes the
-  // result on.
-  [[nodiscard]] Result<void> count_queue_error(Result<void> result);
-  [[nodiscard]] Result<void> serve_queue(uint16_t index);
-  [[nodiscard]] Result<void> serve_event(uint32_t event_id);
+  // VirtioDeviceBase.
+  [[nodiscard]] Result<void> serve_queue(uint16_t index) override;
+  [[nodiscard]] Result<void> serve_event(uint32_t event_id) override;
+
+  // Only while active.
+  [[nodiscard]] VirtQueue& rx_queue() const { return activation_.queue(virtio_net::kRxQueue); }
+  [[nodiscard]] VirtQueue& tx_queue() const { return activation_.queue(virtio_net::kTxQueue); }
 
   [[nodiscard]] Result<void> watch_events();
   [[nodiscard]] Result<void> process_tx();
@@ -138,7 +132,6 @@ class VirtioNet final : public VirtioDevice {
   [[nodiscard]] Result<void> deliver(uint64_t frame_length, bool* used);
   [[nodiscard]] Result<void> build_iov(const DescriptorChain& chain);
   [[nodiscard]] Result<void> release_restored_heads();
-  void notify(uint16_t queue_index, bool used);
   void log_problem(const std::string& problem);
 
   const std::string id_;
@@ -152,11 +145,7 @@ class VirtioNet final : public VirtioDevice {
   uint64_t features_;
   std::vector<int> watched_fds_;
 
-  // Set while active.
-  const GuestMemory* mem_ = nullptr;
-  VirtQueue* rx_queue_ = nullptr;
-  VirtQueue* tx_queue_ = nullptr;
-  VirtioInterrupt* interrupt_ = nullptr;
+  // Set at activation.
   GuestOffloads backend_offloads_;
 
   // Receive state: the backend may hold frames (an edge was seen and it has not read empty
@@ -183,7 +172,6 @@ class VirtioNet final : public VirtioDevice {
   std::vector<iovec> iov_;
   std::vector<uint8_t> rx_spill_;  // one byte past what the device accepts: detects overlong
 
-  Counters counters_;
   uint32_t problems_logged_ = 0;
 };
 

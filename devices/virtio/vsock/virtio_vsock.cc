@@ -144,13 +144,9 @@ Result<void> VirtioVsock::activate(const GuestMemory& mem, uint64_t /*acked_feat
     return make_error("virtio-vsock has three queues, got " + std::to_string(queues.size()));
   if (!queues[kRxQueue].ready()) return make_error("virtio-vsock's rx queue is not ready");
   if (!queues[kTxQueue].ready()) return make_error("virtio-vsock's tx queue is not ready");
-  if (rx_ != nullptr) reset();  // activated again without a reset: start clean
+  if (activation_.active()) reset();  // activated again without a reset: start clean
   // The event queue may stay unused: a transport reset then has nobody to tell.
-  mem_ = &mem;
-  rx_ = &queues[kRxQueue];
-  tx_ = &queues[kTxQueue];
-  event_ = &queues[kEventQueue];
-  interrupt_ = &interrupt;
+  activation_.set(mem, queues, interrupt);
   auto timer = registrar_.watch(timer_.get(), EPOLLIN, kTimerEvent);
   if (!timer) {
     reset();
@@ -182,26 +178,10 @@ void VirtioVsock::reset() {
   const itimerspec off{};
   (void)::timerfd_settime(timer_.get(), 0, &off, nullptr);
   armed_ = {};
-  mem_ = nullptr;
-  rx_ = tx_ = event_ = nullptr;
-  interrupt_ = nullptr;
-}
-
-Result<void> VirtioVsock::process_queue(uint16_t index) {
-  return count_queue_error(serve_queue(index));
-}
-
-Result<void> VirtioVsock::process_event(uint32_t event_id) {
-  return count_queue_error(serve_event(event_id));
-}
-
-Result<void> VirtioVsock::count_queue_error(Result<void> result) {
-  if (!result.ok()) counters_.queue_errors.fetch_add(1, std::memory_order_relaxed);
-  return result;
+  activation_.clear();
 }
 
 Result<void> VirtioVsock::serve_queue(uint16_t index) {
-  if (rx_ == nullptr) return {};
   switch (index) {
     case kRxQueue: {
       // New rx buffers: owed packets first, then the sockets that stopped reading for want
@@ -232,7 +212,6 @@ Result<void> VirtioVsock::serve_queue(uint16_t index) {
 }
 
 Result<void> VirtioVsock::serve_event(uint32_t event_id) {
-  if (rx_ == nullptr) return {};
   if (event_id == kListenerEvent) {
     accept_host_connections();
   } else if (event_id == kTimerEvent) {
@@ -261,16 +240,14 @@ Result<void> VirtioVsock::finish_round() {
 }
 
 void VirtioVsock::notify_used() {
-  VirtQueue* queues[3] = {rx_, tx_, event_};
-  for (uint16_t q = 0; q < 3; ++q) {
-    if (!used_[q]) continue;
+  for (uint16_t q = 0; q < used_.size(); ++q) {
+    activation_.notify_used(q, used_[q]);
     used_[q] = false;
-    if (queues[q]->needs_notification()) interrupt_->signal_used_queue(q);
   }
 }
 
 Result<void> VirtioVsock::send_transport_reset() {
-  if (rx_ == nullptr) {
+  if (!activation_.active()) {
     close_all_connections();
     return {};
   }
@@ -311,27 +288,6 @@ Result<void> VirtioVsock::restore_device_state(std::span<const uint8_t> bytes) {
   // The guest read its CID before the snapshot and keeps using it.
   guest_cid_ = static_cast<uint32_t>(s.guest_cid);
   return {};
-}
-
-VirtioVsockCounters VirtioVsock::counters() const {
-  const auto& c = counters_;
-  constexpr auto r = std::memory_order_relaxed;
-  VirtioVsockCounters out;
-  out.host_connections = c.host_connections.load(r);
-  out.guest_connections = c.guest_connections.load(r);
-  out.active_connections = c.active_connections.load(r);
-  out.refused_connections = c.refused_connections.load(r);
-  out.connect_timeouts = c.connect_timeouts.load(r);
-  out.rx_bytes = c.rx_bytes.load(r);
-  out.tx_bytes = c.tx_bytes.load(r);
-  out.rx_packets = c.rx_packets.load(r);
-  out.tx_packets = c.tx_packets.load(r);
-  out.resets_sent = c.resets_sent.load(r);
-  out.resets_received = c.resets_received.load(r);
-  out.bad_packets = c.bad_packets.load(r);
-  out.transport_resets = c.transport_resets.load(r);
-  out.queue_errors = c.queue_errors.load(r);
-  return out;
 }
 
 void VirtioVsock::log_problem(const std::string& problem) {

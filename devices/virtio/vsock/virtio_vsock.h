@@ -33,7 +33,6 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include <atomic>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -46,8 +45,8 @@
 #include <vector>
 
 #include "devices/event_registrar.h"
+#include "devices/virtio/device_base.h"
 #include "devices/virtio/queue.h"
-#include "devices/virtio/virtio_device.h"
 #include "devices/virtio/vsock/vsock_connection.h"
 #include "devices/virtio/vsock/vsock_counters.h"
 #include "devices/virtio/vsock/vsock_packet.h"
@@ -73,7 +72,7 @@ struct VirtioVsockConfig {
   uint32_t buf_alloc = 256 * 1024;
 };
 
-class VirtioVsock final : public VirtioDevice {
+class VirtioVsock final : public VirtioDeviceBase<VirtioVsockCounters> {
  public:
   // process_event() ids. A connection's id is kFirstConnectionEvent + its slot; ids are
   // reused after a connection closes, and a stale event for a reused id is harmless.
@@ -94,7 +93,7 @@ class VirtioVsock final : public VirtioDevice {
   VirtioVsock(const VirtioVsock&) = delete;
   VirtioVsock& operator=(const VirtioVsock&) = delete;
 
-  // VirtioDevice.
+  // VirtioDevice (process_queue() and process_event(): VirtioDeviceBase).
   [[nodiscard]] uint32_t device_type() const override;
   [[nodiscard]] std::span<const uint16_t> queue_max_sizes() const override { return queue_sizes_; }
   [[nodiscard]] uint64_t device_features() const override { return features_; }
@@ -103,8 +102,6 @@ class VirtioVsock final : public VirtioDevice {
   [[nodiscard]] Result<void> activate(const GuestMemory& mem, uint64_t acked_features,
                                       std::span<VirtQueue> queues,
                                       VirtioInterrupt& interrupt) override;
-  [[nodiscard]] Result<void> process_queue(uint16_t index) override;
-  [[nodiscard]] Result<void> process_event(uint32_t event_id) override;
   // Closes every connection (their host sockets too) and stops watching fds; the listener
   // stays bound, and connections queued on it wait for the next activation.
   void reset() override;
@@ -119,7 +116,6 @@ class VirtioVsock final : public VirtioDevice {
   // transport.process_device_event(kTransportResetEvent).
   [[nodiscard]] Result<void> send_transport_reset();
 
-  [[nodiscard]] VirtioVsockCounters counters() const;
   [[nodiscard]] uint32_t guest_cid() const { return guest_cid_; }
   [[nodiscard]] const std::string& uds_path() const { return uds_path_; }
   // For tests and introspection.
@@ -137,17 +133,15 @@ class VirtioVsock final : public VirtioDevice {
   // RW packets one host socket event may produce before others get their turn.
   static constexpr int kMaxReadsPerEvent = 16;
 
-  struct Counters {
-    std::atomic<uint64_t> host_connections{0}, guest_connections{0}, active_connections{0},
-        refused_connections{0}, connect_timeouts{0}, rx_bytes{0}, tx_bytes{0}, rx_packets{0},
-        tx_packets{0}, resets_sent{0}, resets_received{0}, bad_packets{0},
-        transport_resets{0}, queue_errors{0};
-  };
-  // Counts a failed queue or event run (the transport then stops the device) and passes the
-  // result on.
-  [[nodiscard]] Result<void> count_queue_error(Result<void> result);
-  [[nodiscard]] Result<void> serve_queue(uint16_t index);
-  [[nodiscard]] Result<void> serve_event(uint32_t event_id);
+  // VirtioDeviceBase.
+  [[nodiscard]] Result<void> serve_queue(uint16_t index) override;
+  [[nodiscard]] Result<void> serve_event(uint32_t event_id) override;
+
+  // Only while active. The event queue may not be ready: a transport reset then has nobody
+  // to tell.
+  [[nodiscard]] VirtQueue& rx_queue() const { return activation_.queue(kRxQueue); }
+  [[nodiscard]] VirtQueue& tx_queue() const { return activation_.queue(kTxQueue); }
+  [[nodiscard]] VirtQueue& event_queue() const { return activation_.queue(kEventQueue); }
   // An rx chain popped from the queue and mapped, not yet returned.
   struct RxChain {
     uint16_t head = 0;
@@ -232,12 +226,7 @@ class VirtioVsock final : public VirtioDevice {
   dev_t listener_dev_ = 0;  // identify uds_path as ours when removing it
   ino_t listener_ino_ = 0;
 
-  // Set while active.
-  const GuestMemory* mem_ = nullptr;
-  VirtQueue* rx_ = nullptr;
-  VirtQueue* tx_ = nullptr;
-  VirtQueue* event_ = nullptr;
-  VirtioInterrupt* interrupt_ = nullptr;
+  // Used while active.
   bool listener_watched_ = false;
   bool listener_paused_ = false;  // out of fds: stop accepting until a connection closes
   bool timer_watched_ = false;
@@ -269,7 +258,6 @@ class VirtioVsock final : public VirtioDevice {
   DescriptorChain chain_;
   std::vector<iovec> iov_;
 
-  Counters counters_;
   uint32_t problems_logged_ = 0;
 };
 

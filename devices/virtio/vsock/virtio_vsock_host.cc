@@ -67,7 +67,7 @@ void VirtioVsock::accept_host_connections() {
     }
     if (!fd->valid()) return;
     if (live_connections_ >= max_connections_) {
-      counters_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+      counters_.add(&VirtioVsockCounters::refused_connections);
       log_problem("host connection refused: " + std::to_string(max_connections_) +
                   " connections are open");
       continue;  // closing it is the refusal
@@ -88,7 +88,7 @@ Connection* VirtioVsock::add_connection(UniqueFd fd) {
   }
   slots_[slot] = std::make_unique<Connection>(std::move(fd), slot, buf_alloc_);
   ++live_connections_;
-  counters_.active_connections.store(live_connections_, std::memory_order_relaxed);
+  counters_.set(&VirtioVsockCounters::active_connections, live_connections_);
   return slots_[slot].get();
 }
 
@@ -120,8 +120,8 @@ void VirtioVsock::close_connection(Connection& c, bool rst) {
   slots_[slot].reset();  // closes the host socket; `c` is gone
   free_slots_.push_back(slot);
   --live_connections_;
-  counters_.active_connections.store(live_connections_, std::memory_order_relaxed);
-  if (listener_paused_ && rx_ != nullptr) {
+  counters_.set(&VirtioVsockCounters::active_connections, live_connections_);
+  if (listener_paused_ && activation_.active()) {
     listener_paused_ = false;
     set_listener_watched(true);
   }
@@ -212,7 +212,7 @@ void VirtioVsock::read_command(Connection& c) {
     else problem = parsed.error().message;
   }
   if (!problem.empty()) {
-    counters_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioVsockCounters::refused_connections);
     log_problem(problem + "; host connection closed");
     close_connection(c, /*rst=*/false);
     return;
@@ -230,7 +230,7 @@ void VirtioVsock::read_command(Connection& c) {
 void VirtioVsock::establish(Connection& c) {
   clear_deadline(c);
   c.state = ConnectionState::kEstablished;
-  counters_.host_connections.fetch_add(1, std::memory_order_relaxed);
+  counters_.add(&VirtioVsockCounters::host_connections);
   const std::string reply = connect_reply(c.local_port);
   const iovec iov{const_cast<char*>(reply.data()), reply.size()};
   auto sent = c.write_to_host(std::span(&iov, 1), /*guest_data=*/false);
@@ -285,7 +285,7 @@ void VirtioVsock::expire_deadlines() {
     for (auto& slot : slots_) {
       Connection* c = slot.get();
       if (c == nullptr || !c->has_deadline || c->deadline > now) continue;
-      counters_.connect_timeouts.fetch_add(1, std::memory_order_relaxed);
+      counters_.add(&VirtioVsockCounters::connect_timeouts);
       log_problem("guest did not answer the connection to its port " +
                   std::to_string(c->peer_port) + " within " +
                   std::to_string(connect_timeout_.count()) + " ms; host connection closed");

@@ -20,7 +20,7 @@ Result<bool> VirtioVsock::take_rx_chain(RxChain* out) {
     return true;
   }
   for (;;) {
-    ASSIGN_OR_RETURN(const bool popped, rx_->pop(&chain_));
+    ASSIGN_OR_RETURN(const bool popped, rx_queue().pop(&chain_));
     if (!popped) {
       rx_starved_ = true;
       return false;
@@ -29,13 +29,13 @@ Result<bool> VirtioVsock::take_rx_chain(RxChain* out) {
     // Every rx buffer must hold a header and at least one payload byte, or it could never
     // carry data.
     ASSIGN_OR_RETURN(const bool usable,
-                     out->view.map(*mem_, chain_, kHeaderSize + 1, &problem));
+                     out->view.map(activation_.mem(), chain_, kHeaderSize + 1, &problem));
     if (usable) {
       out->head = chain_.head;
       return true;
     }
     log_problem(problem + "; returned unused");
-    TRY(rx_->add_used(chain_.head, 0));
+    TRY(rx_queue().add_used(chain_.head, 0));
     used_[kRxQueue] = true;
   }
 }
@@ -43,10 +43,10 @@ Result<bool> VirtioVsock::take_rx_chain(RxChain* out) {
 Result<void> VirtioVsock::send_header(RxChain& chain, const PacketHeader& h) {
   chain.view.write(0, encode_header(h));
   // §2.7.8: the used length is what the device wrote, header plus payload already in place.
-  TRY(rx_->add_used(chain.head, static_cast<uint32_t>(kHeaderSize + h.len)));
+  TRY(rx_queue().add_used(chain.head, static_cast<uint32_t>(kHeaderSize + h.len)));
   used_[kRxQueue] = true;
-  counters_.rx_packets.fetch_add(1, std::memory_order_relaxed);
-  if (h.op == kOpRst) counters_.resets_sent.fetch_add(1, std::memory_order_relaxed);
+  counters_.add(&VirtioVsockCounters::rx_packets);
+  if (h.op == kOpRst) counters_.add(&VirtioVsockCounters::resets_sent);
   return {};
 }
 
@@ -163,7 +163,7 @@ Result<void> VirtioVsock::read_host(Connection& c) {
       TRY(send_header(chain, h));
       c.credit.on_sent_to_guest(h.len);
       c.credit.mark_advertised();
-      counters_.rx_bytes.fetch_add(h.len, std::memory_order_relaxed);
+      counters_.add(&VirtioVsockCounters::rx_bytes, h.len);
       continue;
     }
     kept_rx_ = std::move(chain);  // unused: the next packet takes it
@@ -184,14 +184,14 @@ Result<void> VirtioVsock::read_host(Connection& c) {
 
 Result<void> VirtioVsock::deliver_transport_reset() {
   for (;;) {
-    ASSIGN_OR_RETURN(const bool popped, event_->pop(&chain_));
+    ASSIGN_OR_RETURN(const bool popped, event_queue().pop(&chain_));
     if (!popped) return {};  // sent when the driver posts an event buffer
     RxChainView view;
     std::string problem;
-    ASSIGN_OR_RETURN(const bool usable, view.map(*mem_, chain_, kEventSize, &problem));
+    ASSIGN_OR_RETURN(const bool usable, view.map(activation_.mem(), chain_, kEventSize, &problem));
     if (!usable) {
       log_problem("event queue: " + problem + "; returned unused");
-      TRY(event_->add_used(chain_.head, 0));
+      TRY(event_queue().add_used(chain_.head, 0));
       used_[kEventQueue] = true;
       continue;
     }
@@ -199,10 +199,10 @@ Result<void> VirtioVsock::deliver_transport_reset() {
     uint8_t bytes[kEventSize];
     std::memcpy(bytes, &id, sizeof id);
     view.write(0, bytes);
-    TRY(event_->add_used(chain_.head, kEventSize));
+    TRY(event_queue().add_used(chain_.head, kEventSize));
     used_[kEventQueue] = true;
     transport_reset_pending_ = false;
-    counters_.transport_resets.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioVsockCounters::transport_resets);
     return {};
   }
 }

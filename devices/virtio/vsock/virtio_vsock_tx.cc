@@ -14,33 +14,34 @@ Result<void> VirtioVsock::process_tx() {
   tx_blocked_ = false;
   // At most one ring's worth per call, so a guest whose buffers overlap its own avail ring
   // cannot keep the VMM thread here for ever (see VirtioBlock::process_requests).
-  for (uint32_t n = 0; n < tx_->size(); ++n) {
+  for (uint32_t n = 0; n < tx_queue().size(); ++n) {
     // Every packet may need an RST back; while too many wait for rx buffers the guest's
     // packets stay in its queue (backpressure instead of unbounded memory).
     if (rst_queue_.size() >= kRstQueueSoftLimit) {
       tx_blocked_ = true;
       return {};
     }
-    ASSIGN_OR_RETURN(const bool popped, tx_->pop(&chain_));
+    ASSIGN_OR_RETURN(const bool popped, tx_queue().pop(&chain_));
     if (!popped) return {};
-    counters_.tx_packets.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioVsockCounters::tx_packets);
     std::string problem;
-    ASSIGN_OR_RETURN(const TxParse parsed, parse_tx_packet(*mem_, chain_, &packet_, &problem));
+    ASSIGN_OR_RETURN(const TxParse parsed,
+                     parse_tx_packet(activation_.mem(), chain_, &packet_, &problem));
     if (parsed == TxParse::kNoHeader) {
-      counters_.bad_packets.fetch_add(1, std::memory_order_relaxed);
+      counters_.add(&VirtioVsockCounters::bad_packets);
       log_problem(problem + "; dropped");
     } else {
       handle_guest_packet(packet_, problem);
     }
     // The payload has been copied or written out: the buffers go back (nothing written).
-    TRY(tx_->add_used(chain_.head, 0));
+    TRY(tx_queue().add_used(chain_.head, 0));
     used_[kTxQueue] = true;
   }
   return {};
 }
 
 void VirtioVsock::reject(const PacketHeader& h, Connection* c, const std::string& why) {
-  counters_.bad_packets.fetch_add(1, std::memory_order_relaxed);
+  counters_.add(&VirtioVsockCounters::bad_packets);
   log_problem(describe_header(h) + ": " + why);
   if (c != nullptr) {
     close_connection(*c, /*rst=*/h.op != kOpRst);
@@ -55,7 +56,7 @@ void VirtioVsock::handle_guest_packet(const TxPacket& p, const std::string& prob
   if (h.src_cid != guest_cid_) {
     // A packet claiming to come from elsewhere cannot be answered: the RST would go to the
     // guest about a socket that is not its own.
-    counters_.bad_packets.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioVsockCounters::bad_packets);
     log_problem(describe_header(h) + ": source CID is not the guest's " +
                 std::to_string(guest_cid_) + "; dropped");
     return;
@@ -90,7 +91,7 @@ void VirtioVsock::handle_connection_packet(Connection& c, const TxPacket& p) {
   const bool established = c.state == ConnectionState::kEstablished;
   switch (h.op) {
     case kOpRst:
-      counters_.resets_received.fetch_add(1, std::memory_order_relaxed);
+      counters_.add(&VirtioVsockCounters::resets_received);
       close_connection(c, /*rst=*/false);
       return;
     case kOpResponse:
@@ -123,7 +124,7 @@ void VirtioVsock::handle_connection_packet(Connection& c, const TxPacket& p) {
 
 void VirtioVsock::guest_connect(const PacketHeader& h) {
   if (live_connections_ >= max_connections_) {
-    counters_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioVsockCounters::refused_connections);
     log_problem("guest connection to port " + std::to_string(h.dst_port) + " refused: " +
                 std::to_string(max_connections_) + " connections are open");
     queue_rst(kHostCid, h.dst_port, h.src_port);
@@ -133,7 +134,7 @@ void VirtioVsock::guest_connect(const PacketHeader& h) {
   auto fd = connect_unix(path);
   if (!fd) {
     // Nothing listening there is the guest's everyday "connection refused", not a problem.
-    counters_.refused_connections.fetch_add(1, std::memory_order_relaxed);
+    counters_.add(&VirtioVsockCounters::refused_connections);
     log_debug("virtio-vsock: guest connection to port " + std::to_string(h.dst_port) +
               " refused: " + fd.error().message);
     queue_rst(kHostCid, h.dst_port, h.src_port);
@@ -147,7 +148,7 @@ void VirtioVsock::guest_connect(const PacketHeader& h) {
   c->guest_knows = true;
   c->credit.update_peer(h.buf_alloc, h.fwd_cnt);
   by_key_[key_of(c->local_port, c->peer_port)] = c->slot;
-  counters_.guest_connections.fetch_add(1, std::memory_order_relaxed);
+  counters_.add(&VirtioVsockCounters::guest_connections);
   queue_control(*c, kPendingResponse);
   update_interest(*c);
 }
@@ -161,7 +162,7 @@ void VirtioVsock::guest_data(Connection& c, const TxPacket& p) {
                   "more data than the " + std::to_string(c.credit.buf_alloc()) +
                       "-byte buffer the device advertised has room for");
   c.credit.on_received_from_guest(len);
-  counters_.tx_bytes.fetch_add(len, std::memory_order_relaxed);
+  counters_.add(&VirtioVsockCounters::tx_bytes, len);
   auto sent = c.write_to_host(p.payload, /*guest_data=*/true);
   if (!sent) {
     log_debug("virtio-vsock: port " + std::to_string(c.local_port) + ": " +

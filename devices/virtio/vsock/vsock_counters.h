@@ -1,7 +1,8 @@
 // What a virtio-vsock device counts, for metrics: totals since the device was created, except
-// active_connections, which is the number open now. The device keeps them in atomics and hands
-// out copies (VirtioVsock::counters()); the metrics writer turns totals into per-flush deltas.
-// Bytes are stream payload.
+// active_connections, which is the number open now. The device keeps them in atomics made from
+// this struct (AtomicCounters, atomic_counters.h) and hands out copies (VirtioVsock::counters());
+// the metrics writer turns totals into per-flush deltas. Fields: uint64_t only. Bytes are
+// stream payload.
 #pragma once
 
 #include <cstdint>
