@@ -2,23 +2,9 @@
 
 #include <cstdio>
 
+#include "base/byte_codec.h"
+
 namespace ember::agent {
-namespace {
-
-void put_u16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v));
-  out.push_back(static_cast<uint8_t>(v >> 8));
-}
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-uint16_t get_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t get_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
-}
-
-}  // namespace
 
 std::string frame_type_name(uint16_t type) {
   switch (static_cast<FrameType>(type)) {
@@ -50,12 +36,12 @@ Result<std::vector<uint8_t>> encode_frame(FrameType type, std::span<const uint8_
   if (payload.size() > kMaxPayload)
     return make_error(frame_type_name(static_cast<uint16_t>(type)) + " frame: payload of " +
                       std::to_string(payload.size()) + " bytes is over the limit of " + std::to_string(kMaxPayload));
-  std::vector<uint8_t> out;
-  out.reserve(kHeaderSize + payload.size());
-  put_u16(out, kMagic);
-  put_u16(out, static_cast<uint16_t>(type));
-  put_u32(out, 0);  // flags
-  put_u32(out, static_cast<uint32_t>(payload.size()));
+  ByteWriter header;
+  header.u16(kMagic);
+  header.u16(static_cast<uint16_t>(type));
+  header.u32(0);  // flags
+  header.u32(static_cast<uint32_t>(payload.size()));
+  std::vector<uint8_t> out = header.take();
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
@@ -73,10 +59,11 @@ Result<std::optional<Frame>> FrameReader::next() {
   const size_t avail = buffered();
   if (avail < kHeaderSize) return std::optional<Frame>();
   const uint8_t* h = buffer_.data() + start_;
-  const uint16_t magic = get_u16(h);
-  const uint16_t type = get_u16(h + 2);
-  const uint32_t flags = get_u32(h + 4);
-  const uint32_t length = get_u32(h + 8);
+  ByteReader header(std::span<const uint8_t>(h, kHeaderSize), "the frame header");
+  ASSIGN_OR_RETURN(const uint16_t magic, header.u16("magic"));
+  ASSIGN_OR_RETURN(const uint16_t type, header.u16("type"));
+  ASSIGN_OR_RETURN(const uint32_t flags, header.u32("flags"));
+  ASSIGN_OR_RETURN(const uint32_t length, header.u32("length"));
   if (magic != kMagic) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "frame header: magic 0x%04x, expected 0x%04x", magic, kMagic);
@@ -96,112 +83,55 @@ Result<std::optional<Frame>> FrameReader::next() {
   return std::optional<Frame>(std::move(frame));
 }
 
-// ---- Payloads --------------------------------------------------------------------------------
+// ---- Messages --------------------------------------------------------------------------------
 
-void PayloadWriter::u32(uint32_t v) { put_u32(bytes_, v); }
+namespace {
 
-void PayloadWriter::u64(uint64_t v) {
-  put_u32(bytes_, static_cast<uint32_t>(v));
-  put_u32(bytes_, static_cast<uint32_t>(v >> 32));
+// A list of strings: u32 count, then each string.
+void put_strings(ByteWriter& w, const std::vector<std::string>& list) {
+  w.u32(static_cast<uint32_t>(list.size()));
+  for (const auto& s : list) w.str(s);
 }
 
-void PayloadWriter::str(std::string_view s) {
-  put_u32(bytes_, static_cast<uint32_t>(s.size()));
-  bytes_.insert(bytes_.end(), s.begin(), s.end());
-}
-
-void PayloadWriter::strings(const std::vector<std::string>& list) {
-  put_u32(bytes_, static_cast<uint32_t>(list.size()));
-  for (const auto& s : list) str(s);
-}
-
-Result<std::span<const uint8_t>> PayloadReader::take(size_t n, std::string_view field) {
-  const size_t left = bytes_.size() - pos_;
-  if (n > left)
-    return make_error(what_ + ": " + std::string(field) + " needs " + std::to_string(n) + " bytes, only " +
-                      std::to_string(left) + " left (truncated payload)");
-  auto out = bytes_.subspan(pos_, n);
-  pos_ += n;
-  return out;
-}
-
-Result<uint32_t> PayloadReader::u32(std::string_view field) {
-  ASSIGN_OR_RETURN(auto b, take(4, field));
-  return get_u32(b.data());
-}
-
-Result<int32_t> PayloadReader::i32(std::string_view field) {
-  ASSIGN_OR_RETURN(uint32_t v, u32(field));
-  return static_cast<int32_t>(v);
-}
-
-Result<uint64_t> PayloadReader::u64(std::string_view field) {
-  ASSIGN_OR_RETURN(auto b, take(8, field));
-  return static_cast<uint64_t>(get_u32(b.data())) | (static_cast<uint64_t>(get_u32(b.data() + 4)) << 32);
-}
-
-Result<std::string> PayloadReader::str(std::string_view field, uint32_t max_len) {
-  ASSIGN_OR_RETURN(uint32_t len, u32(field));
-  if (len > max_len)
-    return make_error(what_ + ": " + std::string(field) + " is " + std::to_string(len) + " bytes, more than " +
-                      std::to_string(max_len));
-  ASSIGN_OR_RETURN(auto b, take(len, field));
-  return std::string(b.begin(), b.end());
-}
-
-Result<std::string> PayloadReader::c_str(std::string_view field, uint32_t max_len) {
-  ASSIGN_OR_RETURN(std::string s, str(field, max_len));
-  if (s.find('\0') != std::string::npos)
-    return make_error(what_ + ": " + std::string(field) + " contains a NUL byte");
+// A string that goes to a C API (a path, an argument): no NUL byte inside.
+Result<std::string> read_c_str(ByteReader& r, const std::string& field, uint32_t max_len = kMaxPayload) {
+  ASSIGN_OR_RETURN(std::string s, r.str(field, max_len));
+  if (s.find('\0') != std::string::npos) return r.error(field, "contains a NUL byte");
   return s;
 }
 
-Result<std::vector<std::string>> PayloadReader::c_strings(std::string_view field, uint32_t max_count) {
-  ASSIGN_OR_RETURN(uint32_t count, u32(std::string(field) + " count"));
+Result<std::vector<std::string>> read_c_strings(ByteReader& r, const std::string& field, uint32_t max_count) {
   // Each item takes at least its 4-byte length: a count the bytes left cannot hold is a lie,
   // caught before anything is reserved for it.
-  const size_t left = bytes_.size() - pos_;
-  if (count > max_count || count > left / 4)
-    return make_error(what_ + ": " + std::string(field) + " count " + std::to_string(count) +
-                      " is more than the payload can hold or than " + std::to_string(max_count));
+  ASSIGN_OR_RETURN(uint32_t count, r.count(field + " count", 4, max_count));
   std::vector<std::string> out;
   out.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
-    ASSIGN_OR_RETURN(std::string s, c_str(std::string(field) + "[" + std::to_string(i) + "]"));
+    ASSIGN_OR_RETURN(std::string s, read_c_str(r, field + "[" + std::to_string(i) + "]"));
     out.push_back(std::move(s));
   }
   return out;
 }
-
-Result<void> PayloadReader::finish() {
-  if (pos_ != bytes_.size())
-    return make_error(what_ + ": " + std::to_string(bytes_.size() - pos_) + " unexpected bytes after the last field");
-  return {};
-}
-
-// ---- Messages --------------------------------------------------------------------------------
-
-namespace {
 
 bool is_absolute_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
 }  // namespace
 
 std::vector<uint8_t> encode_exec(const ExecRequest& r) {
-  PayloadWriter w;
-  w.strings(r.argv);
-  w.strings(r.env);
+  ByteWriter w;
+  put_strings(w, r.argv);
+  put_strings(w, r.env);
   w.str(r.cwd);
   return w.take();
 }
 
 Result<ExecRequest> decode_exec(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "EXEC payload");
+  ByteReader r(payload, "the EXEC payload");
   ExecRequest out;
-  ASSIGN_OR_RETURN(out.argv, r.c_strings("argv", kMaxArgs));
-  ASSIGN_OR_RETURN(out.env, r.c_strings("env", kMaxEnv));
-  ASSIGN_OR_RETURN(out.cwd, r.c_str("cwd", kMaxPath));
-  TRY(r.finish());
+  ASSIGN_OR_RETURN(out.argv, read_c_strings(r, "argv", kMaxArgs));
+  ASSIGN_OR_RETURN(out.env, read_c_strings(r, "env", kMaxEnv));
+  ASSIGN_OR_RETURN(out.cwd, read_c_str(r, "cwd", kMaxPath));
+  TRY(r.expect_end());
   if (out.argv.empty() || out.argv[0].empty()) return make_error("EXEC payload: empty command (argv[0])");
   for (size_t i = 0; i < out.env.size(); ++i) {
     const auto eq = out.env[i].find('=');
@@ -214,17 +144,17 @@ Result<ExecRequest> decode_exec(std::span<const uint8_t> payload) {
 }
 
 std::vector<uint8_t> encode_exit(const ExitReport& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.u32(r.signaled ? 1 : 0);
   w.i32(r.code);
   return w.take();
 }
 
 Result<ExitReport> decode_exit(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "EXIT payload");
+  ByteReader r(payload, "the EXIT payload");
   ASSIGN_OR_RETURN(uint32_t kind, r.u32("kind"));
   ASSIGN_OR_RETURN(int32_t code, r.i32("code"));
-  TRY(r.finish());
+  TRY(r.expect_end());
   if (kind > 1) return make_error("EXIT payload: kind " + std::to_string(kind) + " is neither 0 (exited) nor 1 (signaled)");
   if (kind == 0 && (code < 0 || code > 255))
     return make_error("EXIT payload: exit status " + std::to_string(code) + " is outside 0..255");
@@ -234,112 +164,112 @@ Result<ExitReport> decode_exit(std::span<const uint8_t> payload) {
 }
 
 std::vector<uint8_t> encode_error(const ErrorReport& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.i32(r.error_number);
   w.str(r.message);
   return w.take();
 }
 
 Result<ErrorReport> decode_error(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "ERROR payload");
+  ByteReader r(payload, "the ERROR payload");
   ErrorReport out;
   ASSIGN_OR_RETURN(out.error_number, r.i32("errno"));
   ASSIGN_OR_RETURN(out.message, r.str("message", 64 * 1024));
-  TRY(r.finish());
+  TRY(r.expect_end());
   return out;
 }
 
 std::vector<uint8_t> encode_copy_in(const CopyInRequest& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.str(r.path);
   w.u32(r.mode);
   return w.take();
 }
 
 Result<CopyInRequest> decode_copy_in(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "COPY_IN payload");
+  ByteReader r(payload, "the COPY_IN payload");
   CopyInRequest out;
-  ASSIGN_OR_RETURN(out.path, r.c_str("path", kMaxPath));
+  ASSIGN_OR_RETURN(out.path, read_c_str(r, "path", kMaxPath));
   ASSIGN_OR_RETURN(out.mode, r.u32("mode"));
-  TRY(r.finish());
+  TRY(r.expect_end());
   if (!is_absolute_path(out.path)) return make_error("COPY_IN payload: path '" + out.path + "' is not absolute");
   if (out.mode > 07777) return make_error("COPY_IN payload: mode " + std::to_string(out.mode) + " has bits beyond 07777");
   return out;
 }
 
 std::vector<uint8_t> encode_copy_out(const CopyOutRequest& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.str(r.path);
   return w.take();
 }
 
 Result<CopyOutRequest> decode_copy_out(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "COPY_OUT payload");
+  ByteReader r(payload, "the COPY_OUT payload");
   CopyOutRequest out;
-  ASSIGN_OR_RETURN(out.path, r.c_str("path", kMaxPath));
-  TRY(r.finish());
+  ASSIGN_OR_RETURN(out.path, read_c_str(r, "path", kMaxPath));
+  TRY(r.expect_end());
   if (!is_absolute_path(out.path)) return make_error("COPY_OUT payload: path '" + out.path + "' is not absolute");
   return out;
 }
 
 std::vector<uint8_t> encode_copy_out_end(const CopyOutEnd& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.u32(r.mode);
   w.u64(r.size);
   return w.take();
 }
 
 Result<CopyOutEnd> decode_copy_out_end(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "END payload");
+  ByteReader r(payload, "the END payload");
   CopyOutEnd out;
   ASSIGN_OR_RETURN(out.mode, r.u32("mode"));
   ASSIGN_OR_RETURN(out.size, r.u64("size"));
-  TRY(r.finish());
+  TRY(r.expect_end());
   if (out.mode > 07777) return make_error("END payload: mode " + std::to_string(out.mode) + " has bits beyond 07777");
   return out;
 }
 
 std::vector<uint8_t> encode_ready(const ReadyReport& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.u32(r.protocol_version);
   w.str(r.agent_version);
   return w.take();
 }
 
 Result<ReadyReport> decode_ready(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "READY payload");
+  ByteReader r(payload, "the READY payload");
   ReadyReport out;
   ASSIGN_OR_RETURN(out.protocol_version, r.u32("protocol version"));
   ASSIGN_OR_RETURN(out.agent_version, r.str("agent version", 256));
-  TRY(r.finish());
+  TRY(r.expect_end());
   return out;
 }
 
 std::vector<uint8_t> encode_set_clock(const SetClockRequest& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.u64(static_cast<uint64_t>(r.realtime_ns));
   return w.take();
 }
 
 Result<SetClockRequest> decode_set_clock(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "SET_CLOCK payload");
+  ByteReader r(payload, "the SET_CLOCK payload");
   ASSIGN_OR_RETURN(uint64_t ns, r.u64("realtime ns"));
-  TRY(r.finish());
+  TRY(r.expect_end());
   const auto value = static_cast<int64_t>(ns);
   if (value < 0) return make_error("SET_CLOCK payload: a time before 1970");
   return SetClockRequest{value};
 }
 
 std::vector<uint8_t> encode_signal(const SignalRequest& r) {
-  PayloadWriter w;
+  ByteWriter w;
   w.i32(r.signal);
   return w.take();
 }
 
 Result<SignalRequest> decode_signal(std::span<const uint8_t> payload) {
-  PayloadReader r(payload, "SIGNAL payload");
+  ByteReader r(payload, "the SIGNAL payload");
   ASSIGN_OR_RETURN(int32_t sig, r.i32("signal"));
-  TRY(r.finish());
+  TRY(r.expect_end());
   if (sig < 1 || sig > 64) return make_error("SIGNAL payload: signal " + std::to_string(sig) + " is outside 1..64");
   return SignalRequest{sig};
 }

@@ -8,9 +8,10 @@
 //   offset 4  u32  flags   none defined yet: must be 0
 //   offset 8  u32  length  payload bytes that follow, at most kMaxPayload
 //
-// All integers little-endian. Payload fields (PayloadWriter/PayloadReader): fixed-size integers,
-// strings as a u32 byte count and the bytes, lists as a u32 item count and the items. Both ends
-// treat what they receive as untrusted: every count is checked against the bytes left.
+// All integers little-endian. Payload fields are written and read with base/byte_codec.h (the
+// codec of snapshot state files too): fixed-size integers, strings as a u32 byte count and the
+// bytes, lists as a u32 item count and the items. Both ends treat what they receive as
+// untrusted: every count is checked against the bytes left.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -91,44 +91,6 @@ class FrameReader {
   uint32_t max_payload_;
   std::vector<uint8_t> buffer_;
   size_t start_ = 0;
-};
-
-// Builds a payload.
-class PayloadWriter {
- public:
-  void u32(uint32_t v);
-  void i32(int32_t v) { u32(static_cast<uint32_t>(v)); }
-  void u64(uint64_t v);
-  void str(std::string_view s);  // u32 length + bytes
-  void strings(const std::vector<std::string>& list);  // u32 count + strings
-  [[nodiscard]] std::vector<uint8_t> take() { return std::move(bytes_); }
-
- private:
-  std::vector<uint8_t> bytes_;
-};
-
-// Reads a payload field by field; every read names the field in its error.
-class PayloadReader {
- public:
-  // `what` names the payload in errors ("EXEC payload").
-  PayloadReader(std::span<const uint8_t> bytes, std::string what) : bytes_(bytes), what_(std::move(what)) {}
-
-  [[nodiscard]] Result<uint32_t> u32(std::string_view field);
-  [[nodiscard]] Result<int32_t> i32(std::string_view field);
-  [[nodiscard]] Result<uint64_t> u64(std::string_view field);
-  [[nodiscard]] Result<std::string> str(std::string_view field, uint32_t max_len = kMaxPayload);
-  // A string that goes to a C API (a path, an argument): no NUL byte inside.
-  [[nodiscard]] Result<std::string> c_str(std::string_view field, uint32_t max_len = kMaxPayload);
-  [[nodiscard]] Result<std::vector<std::string>> c_strings(std::string_view field, uint32_t max_count);
-  // Refuses bytes left over after the last field.
-  [[nodiscard]] Result<void> finish();
-
- private:
-  [[nodiscard]] Result<std::span<const uint8_t>> take(size_t n, std::string_view field);
-
-  std::span<const uint8_t> bytes_;
-  std::string what_;
-  size_t pos_ = 0;
 };
 
 // ---- Messages --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <iterator>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "emberctl/exit_codes.h"
 #include "emberctl/vm_spec.h"
 #include "base/file.h"

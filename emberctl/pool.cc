@@ -18,6 +18,7 @@
 #include "emberctl/interrupt.h"
 #include "emberctl/paths.h"
 #include "emberctl/run.h"
+#include "emberctl/vm_boot.h"
 #include "emberctl/vm_host.h"
 #include "emberctl/vm_spec.h"
 #include "base/file.h"
@@ -49,6 +50,14 @@ Result<std::string> ember_version(ApiClient& api) {
   if (!j.is_object() || !j.contains("firecracker_version") || !j["firecracker_version"].is_string())
     return make_error("GET /version: unexpected answer " + r.body);
   return j["firecracker_version"].get<std::string>();
+}
+
+// The pools' look at a fresh ember (BootPlan::inspect): its version, into `*version`.
+std::optional<BootFailure> inspect_ember_version(ApiClient& api, std::string* version) {
+  auto answer = ember_version(api);
+  if (!answer) return BootFailure(kExitVmStartFailed, answer.error().message);
+  *version = std::move(answer).value();
+  return std::nullopt;
 }
 
 Result<PoolInfo> read_pool(const PoolPaths& paths, const std::string& name) {
@@ -214,32 +223,26 @@ int pool_create(const PoolCreateOptions& o) {
     if (!host) return fail(kExitInternal, "scratch folder: " + host.error().message);
     VmHost& vm = **host;
     spec.vsock_uds = vm.vsock_socket();
-    ctx.progress("starting ember");
-    auto api = vm.start_ember(ember, ctx);
-    if (!api) {
-      diagnostics = vm.diagnostics();
-      return fail(kExitVmStartFailed, "starting ember: " + api.error().message);
+    BootPlan plan;
+    plan.ember = ember;
+    plan.inspect = [&info](ApiClient& api) { return inspect_ember_version(api, &info.ember_version); };
+    plan.calls = configure_calls(spec);
+    plan.calls_step = "configuring the VM";
+    plan.ready_timeout_s = o.ready_timeout_s;
+    plan.not_ready = "the guest agent did not answer";
+    auto boot = boot_vm(vm, plan, ctx);
+    if (auto* failed = std::get_if<BootFailure>(&boot)) {
+      diagnostics = std::move(failed->diagnostics);
+      return fail(failed->code, std::move(failed->message));
     }
-    auto version = ember_version(*api);
-    if (!version) return fail(kExitVmStartFailed, version.error().message);
-    info.ember_version = *version;
-    if (auto r = send_calls(*api, configure_calls(spec)); !r) {
-      diagnostics = vm.diagnostics();
-      return fail(kExitVmStartFailed, "configuring the VM: " + r.error().message);
-    }
-    ctx.progress("VM started; waiting for the guest agent");
-    agent::ReadyReport ready;
+    BootedVm& booted = std::get<BootedVm>(boot);
     {
-      auto agent = vm.wait_for_guest_agent(ctx, o.ready_timeout_s, &ready);
-      if (!agent) {
-        diagnostics = vm.diagnostics();
-        return fail(kExitGuestNotReady, "the guest agent did not answer: " + agent.error().message);
-      }
       // The connection closes here: clones start with none open.
+      AgentConnection closing = std::move(booted.agent);
     }
-    info.agent_version = ready.agent_version;
+    info.agent_version = booted.ready.agent_version;
     ctx.progress("pausing and taking the snapshot");
-    if (auto r = send_calls(*api, {pause_call(), snapshot_create_call(paths.snapshot, paths.mem)}); !r) {
+    if (auto r = send_calls(booted.api, {pause_call(), snapshot_create_call(paths.snapshot, paths.mem)}); !r) {
       diagnostics = vm.diagnostics();
       return fail(kExitVmStartFailed, "snapshot: " + r.error().message);
     }
@@ -278,33 +281,23 @@ int pool_run(const PoolRunOptions& o) {
     if (!host) return fail(kExitInternal, "scratch folder: " + host.error().message);
     VmHost& vm = **host;
     if (o.keep) report.kept_scratch = vm.dir();
-    auto api = vm.start_ember(ember, ctx);
-    if (!api) {
-      diagnostics = vm.diagnostics();
-      return fail(kExitVmStartFailed, "starting ember: " + api.error().message);
-    }
-    auto version = ember_version(*api);
-    if (!version) return fail(kExitVmStartFailed, version.error().message);
-    if (*version != info->ember_version)
-      return fail(kExitMissingInput, "pool '" + o.name + "' was made by ember " + info->ember_version + ", this is ember " +
-                                         *version + ": recreate it (emberctl pool create --force)");
+    BootPlan plan;
+    plan.ember = ember;
+    plan.inspect = [&](ApiClient& api) -> std::optional<BootFailure> {
+      std::string version;
+      if (auto failed = inspect_ember_version(api, &version)) return failed;
+      if (version != info->ember_version)
+        return BootFailure(kExitMissingInput, "pool '" + o.name + "' was made by ember " + info->ember_version +
+                                                  ", this is ember " + version +
+                                                  ": recreate it (emberctl pool create --force)");
+      return std::nullopt;
+    };
     // Each clone gets its own vsock socket; the snapshot's files are only read.
-    if (auto r = send_calls(*api, {snapshot_load_call(paths.snapshot, paths.mem, vm.vsock_socket())}); !r) {
-      diagnostics = vm.diagnostics();
-      return fail(kExitVmStartFailed, "loading the snapshot: " + r.error().message);
-    }
-    report.start_s = ctx.elapsed_s();
-    agent::ReadyReport ready;
-    auto agent = vm.wait_for_guest_agent(ctx, o.ready_timeout_s, &ready);
-    if (!agent) {
-      diagnostics = vm.diagnostics();
-      return fail(kExitGuestNotReady, "the guest agent of the clone did not answer: " + agent.error().message);
-    }
-    report.ready_s = ctx.elapsed_s() - report.start_s;
-    const int code = run_job(*agent, o.job, ctx, vm.ember_exit_fd(), report);
-    if (!report.error.empty() && code != kExitCommandNotStarted && code != kExitCopyFailed) diagnostics = vm.diagnostics();
-    vm.stop_ember();
-    return code;
+    plan.calls = {snapshot_load_call(paths.snapshot, paths.mem, vm.vsock_socket())};
+    plan.calls_step = "loading the snapshot";
+    plan.ready_timeout_s = o.ready_timeout_s;
+    plan.not_ready = "the guest agent of the clone did not answer";
+    return boot_and_run_job(vm, plan, o.job, ctx, report, diagnostics);
   });
 }
 

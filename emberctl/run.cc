@@ -9,6 +9,7 @@
 #include "emberctl/exit_codes.h"
 #include "emberctl/interrupt.h"
 #include "emberctl/paths.h"
+#include "emberctl/vm_boot.h"
 #include "emberctl/vm_host.h"
 #include "emberctl/vm_spec.h"
 
@@ -64,39 +65,37 @@ int run_in_vm(const RunOptions& o, const RunContext& ctx, RunReport& report, std
   }
   spec.vsock_uds = vm.vsock_socket();
 
-  ctx.progress("starting ember");
-  auto api = vm.start_ember(ember, ctx);
-  if (!api) {
-    diagnostics = vm.diagnostics();
-    return fail(kExitVmStartFailed, "starting ember: " + api.error().message);
-  }
-  if (auto r = send_calls(*api, configure_calls(spec)); !r) {
-    diagnostics = vm.diagnostics();
-    return fail(kExitVmStartFailed, "configuring the VM: " + r.error().message);
-  }
-  report.start_s = ctx.elapsed_s();
-  ctx.progress("VM started; waiting for the guest agent");
+  char limit[32];
+  std::snprintf(limit, sizeof limit, "%g", o.ready_timeout_s);
+  BootPlan plan;
+  plan.ember = ember;
+  plan.calls = configure_calls(spec);
+  plan.calls_step = "configuring the VM";
+  plan.ready_timeout_s = o.ready_timeout_s;
+  plan.not_ready = "the guest agent did not answer within " + std::string(limit) + " s (--ready-timeout)";
+  return boot_and_run_job(vm, plan, o.job, ctx, report, diagnostics);
+}
 
-  agent::ReadyReport ready;
-  auto agent = vm.wait_for_guest_agent(ctx, o.ready_timeout_s, &ready);
-  if (!agent) {
-    diagnostics = vm.diagnostics();
-    char limit[32];
-    std::snprintf(limit, sizeof limit, "%g", o.ready_timeout_s);
-    return fail(kExitGuestNotReady, "the guest agent did not answer within " + std::string(limit) +
-                                        " s (--ready-timeout): " + agent.error().message);
-  }
-  report.ready_s = ctx.elapsed_s() - report.start_s;
-  ctx.progress("guest agent " + ready.agent_version + " ready");
+}  // namespace
 
-  const int code = run_job(*agent, o.job, ctx, vm.ember_exit_fd(), report);
+int boot_and_run_job(VmHost& vm, const BootPlan& plan, const GuestJob& job, const RunContext& ctx, RunReport& report,
+                     std::string& diagnostics) {
+  auto boot = boot_vm(vm, plan, ctx);
+  if (auto* failed = std::get_if<BootFailure>(&boot)) {
+    diagnostics = std::move(failed->diagnostics);
+    report.start_s = failed->start_s;
+    report.error = std::move(failed->message);
+    return ctx.fail(failed->code, &report.error);
+  }
+  BootedVm& booted = std::get<BootedVm>(boot);
+  report.start_s = booted.start_s;
+  report.ready_s = booted.ready_s;
+  const int code = run_job(booted.agent, job, ctx, vm.ember_exit_fd(), report);
   if (!report.error.empty() && code != kExitCommandNotStarted && code != kExitCopyFailed) diagnostics = vm.diagnostics();
   ctx.progress("stopping the VM");
   vm.stop_ember();
   return code;
 }
-
-}  // namespace
 
 void print_outcome(const RunReport& report, const std::string& diagnostics, bool json) {
   if (!report.error.empty()) std::fprintf(stderr, "emberctl: %s\n", report.error.c_str());

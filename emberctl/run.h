@@ -8,6 +8,8 @@
 #include "emberctl/context.h"
 #include "emberctl/job.h"
 #include "emberctl/report.h"
+#include "emberctl/vm_boot.h"
+#include "emberctl/vm_host.h"
 
 namespace ember::ctl {
 
@@ -37,6 +39,12 @@ int run_command(const RunOptions& options);
 // status) with the diagnostics it left.
 int run_reported(bool json, double timeout_s,
                  const std::function<int(RunContext& ctx, RunReport& report, std::string& diagnostics)>& body);
+
+// The VM part of `run` and `pool run`: boots `plan` on `vm` (boot_vm), runs `job` on its agent
+// and stops the VM. Fills the report; returns emberctl's exit status, with the diagnostics of a
+// failure the VM had a part in.
+int boot_and_run_job(VmHost& vm, const BootPlan& plan, const GuestJob& job, const RunContext& ctx, RunReport& report,
+                     std::string& diagnostics);
 
 // Prints a finished run: the error and diagnostics on stderr, and with `json` the JSON line on
 // stdout (after a newline when the command's output left a line open).

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "emberctl/agent_client.h"
 #include "emberctl/context.h"
 #include "emberctl/ember_process.h"

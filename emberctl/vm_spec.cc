@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/client.h"
+#include "api/client/client.h"
 
 namespace ember::ctl {
 

@@ -91,10 +91,11 @@ if [ -n "${EMBER_AGENT:-}" ]; then
     && die "EMBER_AGENT=$EMBER_AGENT is dynamically linked; the guest has no shared libraries (link it -static)"
   cmp -s "$EMBER_AGENT" "$agent" || cp "$EMBER_AGENT" "$agent"
 else
-  agent_sources=("$root"/agent/{protocol,frame_io,command,session,main}.cc)
+  # The agent's payload codec is base/byte_codec.cc; of base/ it uses only that and headers.
+  agent_sources=("$root"/agent/{protocol,frame_io,command,session,main}.cc "$root"/base/byte_codec.cc)
   agent_stale=0
   [ -x "$agent" ] || agent_stale=1
-  for src in "${agent_sources[@]}" "$root"/agent/*.h "$root"/base/{result,unique_fd,errno_error}.h; do
+  for src in "${agent_sources[@]}" "$root"/agent/*.h "$root"/base/{result,unique_fd,errno_error,byte_codec}.h; do
     if [ "$src" -nt "$agent" ]; then agent_stale=1; fi
   done
   if [ "$agent_stale" = 1 ]; then

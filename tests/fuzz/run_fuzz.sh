@@ -50,7 +50,7 @@ case "$target" in
     # The state file and the microVM state decoder (vCPU, VM, devices, configuration).
     sources=(
       tests/fuzz/snapshot_state_fuzz.cc
-      snapshot/byte_codec.cc
+      base/byte_codec.cc
       snapshot/crc64.cc
       snapshot/state_file.cc
       snapshot/atomic_file.cc

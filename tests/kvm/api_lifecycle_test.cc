@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {

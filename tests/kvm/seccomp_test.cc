@@ -21,7 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "tests/kvm/ember_process.h"
 #include "vmm/seccomp/builtin_filters.h"
 

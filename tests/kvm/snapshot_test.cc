@@ -13,7 +13,7 @@
 #include <regex>
 #include <thread>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "snapshot/memory_file.h"
 #include "tests/kvm/ember_process.h"
 

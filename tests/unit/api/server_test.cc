@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "api/client.h"
+#include "api/client/client.h"
 #include "api/response.h"
 #include "base/unique_fd.h"
 

@@ -23,6 +23,8 @@
 
 #include "emberctl/cli.h"
 #include "emberctl/exit_codes.h"
+#include "emberctl/interrupt.h"
+#include "emberctl/vm_boot.h"
 
 namespace ember::ctl {
 namespace {
@@ -85,6 +87,20 @@ class EmberctlRun : public ::testing::Test {
   CtlResult emberctl(std::vector<std::string> args, const std::string& input = "",
                      const std::function<void(pid_t, const std::string&)>& on_output = {}) {
     args.insert(args.begin(), "emberctl");
+    return in_child(
+        [&args] {
+          std::vector<const char*> argv;
+          for (const auto& a : args) argv.push_back(a.c_str());
+          argv.push_back(nullptr);
+          return emberctl_main(static_cast<int>(args.size()), argv.data());
+        },
+        input, on_output);
+  }
+
+  // Runs `body` as emberctl runs: in a forked child with the test's environment and piped
+  // streams; its return value is the exit status.
+  CtlResult in_child(const std::function<int()>& body, const std::string& input = "",
+                     const std::function<void(pid_t, const std::string&)>& on_output = {}) {
     int in[2], out[2], err[2];
     EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
     EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
@@ -101,10 +117,7 @@ class EmberctlRun : public ::testing::Test {
       ::dup2(in[0], 0);
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
-      std::vector<const char*> argv;
-      for (const auto& a : args) argv.push_back(a.c_str());
-      argv.push_back(nullptr);
-      const int code = emberctl_main(static_cast<int>(args.size()), argv.data());
+      const int code = body();
       std::fflush(stdout);
       std::fflush(stderr);
       ::_exit(code);
@@ -398,6 +411,53 @@ TEST_F(EmberctlRun, ApiSubcommand) {
 }
 
 // ---- emberctl pool (against the fake's snapshot endpoints) -------------------------------------
+
+// boot_vm itself, the way `run`, `pool create` and `pool run` all bring a VM up: the inspection
+// sees ember's API before anything is sent, and its refusal ends the boot with nothing
+// configured and no diagnostics; a boot that goes through hands back the agent's READY.
+TEST_F(EmberctlRun, BootVmInspectsBeforeTheCallsAndHandsBackTheReadyAgent) {
+  auto boot = [&](bool refuse) {
+    return in_child([&]() -> int {
+      auto watch = InterruptWatch::install();
+      if (!watch) return 100;
+      RunContext ctx(*watch, 0);
+      auto host = VmHost::create(false);
+      if (!host) return 101;
+      VmSpec spec;
+      spec.kernel = root_ + "/artifacts/kernel/vmlinux";
+      spec.vsock_uds = (*host)->vsock_socket();
+      BootPlan plan;
+      plan.ember = ember_;
+      plan.inspect = [refuse](ApiClient& api) -> std::optional<BootFailure> {
+        auto version = api.request("GET", "/version");
+        if (!version || version->status != 200) return BootFailure(102, "no version");
+        if (refuse) return BootFailure(42, "refused");
+        return std::nullopt;
+      };
+      plan.calls = configure_calls(spec);
+      plan.calls_step = "configuring";
+      plan.ready_timeout_s = 20;
+      plan.not_ready = "not ready";
+      auto booted = boot_vm(**host, plan, ctx);
+      if (auto* failed = std::get_if<BootFailure>(&booted)) {
+        std::printf("%s|%s", failed->message.c_str(), failed->diagnostics.c_str());
+        return failed->code;
+      }
+      const BootedVm& vm = std::get<BootedVm>(booted);
+      std::printf("%s %d", vm.ready.agent_version.c_str(), vm.start_s > 0 && vm.ready_s >= 0);
+      return 0;
+    });
+  };
+  auto refused = boot(true);
+  EXPECT_EQ(refused.status, 42) << refused.err;
+  EXPECT_EQ(refused.out, "refused|");
+  EXPECT_TRUE(log_lines("kernel").empty()) << "configured despite the refusal";
+  auto ready = boot(false);
+  EXPECT_EQ(ready.status, 0) << ready.err;
+  EXPECT_EQ(ready.out, "fake-agent 1");
+  EXPECT_EQ(log_lines("kernel").size(), 1u);
+  expect_cleaned_up();
+}
 
 TEST_F(EmberctlRun, PoolCreateRunListRemove) {
   const std::string pools = root_ + "/pools";

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "agent/frame_io.h"
+#include "base/byte_codec.h"
 #include "base/unique_fd.h"
 
 namespace ember::agent {
@@ -162,13 +163,13 @@ TEST(AgentProtocol, TrailingBytesAreRefused) {
 }
 
 TEST(AgentProtocol, CountsLargerThanThePayloadAreRefusedWithoutAllocating) {
-  PayloadWriter w;
+  ByteWriter w;
   w.u32(0xffffffffu);  // argv count
   auto r = decode_exec(w.take());
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("argv count"), std::string::npos) << r.error().message;
 
-  PayloadWriter s;
+  ByteWriter s;
   s.u32(1);
   s.u32(0xfffffff0u);  // argv[0] claims 4 GiB
   auto r2 = decode_exec(s.take());

@@ -1,4 +1,4 @@
-#include "api/client.h"
+#include "api/client/client.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>

@@ -1,4 +1,4 @@
-#include "snapshot/byte_codec.h"
+#include "base/byte_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -83,6 +83,43 @@ TEST(ByteCodec, RefusesOversizedStringsAndTrailingBytes) {
   ByteReader r2(bytes);
   ASSERT_TRUE(r2.str("path", 100).ok());
   EXPECT_FALSE(r2.expect_end().ok());
+}
+
+// The one format both users rely on: a snapshot's state and the agent's payloads are
+// little-endian on the wire whatever the host.
+TEST(ByteCodec, IntegersAreLittleEndianAndStringsLengthPrefixed) {
+  ByteWriter w;
+  w.u16(0x0201);
+  w.u32(0x06050403);
+  w.u64(0x0e0d0c0b0a090807ull);
+  w.i32(-2);
+  w.str("ab");
+  const std::vector<uint8_t> expected = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                                         0xfe, 0xff, 0xff, 0xff, 2, 0, 0, 0, 'a', 'b'};
+  EXPECT_EQ(w.data(), expected);
+  ByteReader r(expected);
+  EXPECT_EQ(*r.u16("a"), 0x0201);
+  EXPECT_EQ(*r.u32("b"), 0x06050403u);
+  EXPECT_EQ(*r.u64("c"), 0x0e0d0c0b0a090807ull);
+  EXPECT_EQ(*r.i32("d"), -2);
+  EXPECT_EQ(*r.str("e", 2), "ab");
+  EXPECT_TRUE(r.expect_end().ok());
+}
+
+TEST(ByteCodec, ErrorsNameTheSubjectAndWhereTheReaderStands) {
+  const std::vector<uint8_t> bytes = {7, 0, 0, 0, 'x'};
+  ByteReader state(bytes);
+  auto cut = state.str("drive path", 64);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().message, "drive path (at byte 4 of the state) is cut short: 7 bytes needed, 1 left");
+
+  ByteReader payload(bytes, "the EXEC payload");
+  ASSERT_TRUE(payload.u32("argv count").ok());
+  EXPECT_EQ(payload.error("argv[0]", "contains a NUL byte").message,
+            "argv[0] (at byte 4 of the EXEC payload) contains a NUL byte");
+  auto rest = payload.expect_end();
+  ASSERT_FALSE(rest.ok());
+  EXPECT_EQ(rest.error().message.rfind("the EXEC payload has 1 unexpected bytes", 0), 0u) << rest.error().message;
 }
 
 }  // namespace
