@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "snapshot/byte_codec.h"
+#include "base/byte_codec.h"
 
 namespace ember {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "snapshot/byte_codec.h"
+#include "base/byte_codec.h"
 #include "vmm/kvm/kvm.h"
 
 namespace ember {

@@ -1,6 +1,6 @@
 #include "vmm/snapshot/vm_state.h"
 
-#include "snapshot/byte_codec.h"
+#include "base/byte_codec.h"
 #include "vmm/kvm/kvm.h"
 
 namespace ember {

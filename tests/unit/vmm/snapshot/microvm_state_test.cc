@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "snapshot/byte_codec.h"
+#include "base/byte_codec.h"
 
 namespace ember {
 namespace {
