@@ -23,7 +23,7 @@ fi
 sources=(
   tests/fuzz_api/api_request_fuzz.cc
   vmm/controller/action.cc api/json_fields.cc api/body_parsers.cc api/request_parser.cc api/response.cc
-  config/vm_config.cc api/vm_config_json.cc
+  config/vm_config.cc
 )
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -I"$root")
