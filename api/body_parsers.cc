@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "api/json_fields.h"
-#include "api/vm_config_json.h"
 
 namespace ember::api_detail {
 namespace {
@@ -54,7 +53,7 @@ Result<std::optional<E>> optional_enum(const JsonFields& f, std::string_view key
 template <class E, size_t N>
 Result<E> required_enum(const JsonFields& f, std::string_view key, const EnumName<E> (&names)[N]) {
   ASSIGN_OR_RETURN(std::optional<E> value, optional_enum(f, key, names));
-  if (!value) return make_error(f.name(key) + " is required");
+  if (!value) return f.missing(key);
   return *value;
 }
 
@@ -111,17 +110,21 @@ Result<std::optional<RateLimiterConfig>> optional_rate_limiter(const JsonFields&
 
 // The yaml: vcpu_count in [1, 32]. The byte count (mem_size_mib << 20) must fit 64 bits; the
 // host's own limit is the VMM's to check.
-Result<void> check_vcpu_count(uint64_t n) {
-  if (n < 1 || n > kMaxVcpus)
-    return make_error("machine-config.vcpu_count must be between 1 and " + std::to_string(kMaxVcpus) +
-                      ", got " + std::to_string(n));
-  return {};
+Result<std::optional<uint32_t>> optional_vcpu_count(const JsonFields& f) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> n, f.optional_unsigned_integer("vcpu_count"));
+  if (!n) return std::optional<uint32_t>();
+  if (*n < 1 || *n > kMaxVcpus)
+    return make_error(f.name("vcpu_count") + " must be between 1 and " + std::to_string(kMaxVcpus) + ", got " +
+                      std::to_string(*n));
+  return std::optional<uint32_t>(static_cast<uint32_t>(*n));
 }
 
-Result<void> check_mem_size_mib(uint64_t n) {
-  if (n < 1) return make_error("machine-config.mem_size_mib must be at least 1");
-  if (n > (UINT64_MAX >> 20)) return make_error("machine-config.mem_size_mib is too large");
-  return {};
+Result<std::optional<uint64_t>> optional_mem_size_mib(const JsonFields& f) {
+  ASSIGN_OR_RETURN(std::optional<uint64_t> n, f.optional_unsigned_integer("mem_size_mib"));
+  if (!n) return n;
+  if (*n < 1) return make_error(f.name("mem_size_mib") + " must be at least 1");
+  if (*n > (UINT64_MAX >> 20)) return make_error(f.name("mem_size_mib") + " is too large");
+  return n;
 }
 
 Result<void> check_no_nul(const std::string& text, const std::string& field) {
@@ -149,6 +152,9 @@ constexpr EnumName<SnapshotType> kSnapshotTypes[] = {{"Full", SnapshotType::kFul
                                                      {"Diff", SnapshotType::kDiff}};
 constexpr EnumName<MemBackendType> kMemBackendTypes[] = {{"File", MemBackendType::kFile},
                                                          {"Uffd", MemBackendType::kUffd}};
+// ember's extension to the boot source; case matters, as it does for the yaml's enums.
+constexpr EnumName<BzImageMode> kBzImageModes[] = {
+    {"auto", BzImageMode::kAuto}, {"host", BzImageMode::kHost}, {"guest", BzImageMode::kGuest}};
 constexpr EnumName<RequestedVmState> kVmStates[] = {{"Paused", RequestedVmState::kPaused},
                                                     {"Resumed", RequestedVmState::kResumed}};
 
@@ -162,38 +168,40 @@ Result<void> check_only_none(const JsonFields& f) {
   return {};
 }
 
-Result<void> check_machine_config_fields(const JsonFields& f) {
-  return f.allow_only({"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages", "cpu_template", "huge_pages"});
+// The body of PUT and PATCH /machine-config: the same fields; PUT requires two of them.
+Result<JsonFields> machine_config_fields(const json& body) {
+  ASSIGN_OR_RETURN(JsonFields f, object_fields(body, "machine-config"));
+  TRY(f.allow_only({"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages", "cpu_template", "huge_pages"}));
+  return f;
 }
 
 }  // namespace
 
-// The unknown fields and unsupported values are checked here, before the config file's parser
-// sees the body, so that what the messages quote of the request is cut short.
 Result<MachineConfig> parse_put_machine_config(const json& body) {
-  ASSIGN_OR_RETURN(JsonFields f, object_fields(body, "machine-config"));
-  TRY(check_machine_config_fields(f));
+  ASSIGN_OR_RETURN(JsonFields f, machine_config_fields(body));
+  MachineConfig config;
+  ASSIGN_OR_RETURN(std::optional<uint32_t> vcpus, optional_vcpu_count(f));
+  if (!vcpus) return f.missing("vcpu_count");
+  config.vcpu_count = *vcpus;
+  ASSIGN_OR_RETURN(std::optional<uint64_t> mem, optional_mem_size_mib(f));
+  if (!mem) return f.missing("mem_size_mib");
+  config.mem_size_mib = *mem;
+  ASSIGN_OR_RETURN(std::optional<bool> smt, f.optional_boolean("smt"));
+  config.smt = smt.value_or(false);
+  ASSIGN_OR_RETURN(std::optional<bool> track, f.optional_boolean("track_dirty_pages"));
+  config.track_dirty_pages = track.value_or(false);
   TRY(check_only_none(f));
-  ASSIGN_OR_RETURN(MachineConfig config, parse_machine_config(body));
-  TRY(check_vcpu_count(config.vcpu_count));
-  TRY(check_mem_size_mib(config.mem_size_mib));
   return config;
 }
 
 Result<PatchMachineConfig> parse_patch_machine_config(const json& body) {
-  ASSIGN_OR_RETURN(JsonFields f, object_fields(body, "machine-config"));
-  TRY(check_machine_config_fields(f));
+  ASSIGN_OR_RETURN(JsonFields f, machine_config_fields(body));
   if (body.empty())
     return make_error("machine-config: a PATCH must name at least one field (vcpu_count, mem_size_mib, "
                       "smt, track_dirty_pages)");
   PatchMachineConfig patch;
-  ASSIGN_OR_RETURN(std::optional<uint64_t> vcpus, f.optional_unsigned_integer("vcpu_count"));
-  if (vcpus) {
-    TRY(check_vcpu_count(*vcpus));
-    patch.vcpu_count = static_cast<uint32_t>(*vcpus);
-  }
-  ASSIGN_OR_RETURN(patch.mem_size_mib, f.optional_unsigned_integer("mem_size_mib"));
-  if (patch.mem_size_mib) TRY(check_mem_size_mib(*patch.mem_size_mib));
+  ASSIGN_OR_RETURN(patch.vcpu_count, optional_vcpu_count(f));
+  ASSIGN_OR_RETURN(patch.mem_size_mib, optional_mem_size_mib(f));
   ASSIGN_OR_RETURN(patch.smt, f.optional_boolean("smt"));
   ASSIGN_OR_RETURN(patch.track_dirty_pages, f.optional_boolean("track_dirty_pages"));
   TRY(check_only_none(f));
@@ -203,13 +211,16 @@ Result<PatchMachineConfig> parse_patch_machine_config(const json& body) {
 Result<BootSourceConfig> parse_put_boot_source(const json& body) {
   ASSIGN_OR_RETURN(JsonFields f, object_fields(body, "boot-source"));
   TRY(f.allow_only({"kernel_image_path", "boot_args", "initrd_path", "bzimage_load"}));
-  ASSIGN_OR_RETURN(BootSourceConfig config, parse_boot_source(body));
-  TRY(check_no_nul(config.kernel_image_path, "boot-source.kernel_image_path"));
-  if (config.boot_args) TRY(check_no_nul(*config.boot_args, "boot-source.boot_args"));
-  if (config.initrd_path) {
-    if (config.initrd_path->empty()) return make_error("boot-source.initrd_path must not be empty");
-    TRY(check_no_nul(*config.initrd_path, "boot-source.initrd_path"));
-  }
+  BootSourceConfig config;
+  // Not path(): an empty kernel path has its own message ("is empty"), older than path().
+  ASSIGN_OR_RETURN(config.kernel_image_path, f.string("kernel_image_path"));
+  if (config.kernel_image_path.empty()) return make_error(f.name("kernel_image_path") + " is empty");
+  TRY(check_no_nul(config.kernel_image_path, f.name("kernel_image_path")));
+  ASSIGN_OR_RETURN(config.boot_args, f.optional_string("boot_args"));
+  if (config.boot_args) TRY(check_no_nul(*config.boot_args, f.name("boot_args")));
+  ASSIGN_OR_RETURN(config.initrd_path, f.optional_path("initrd_path"));
+  ASSIGN_OR_RETURN(std::optional<BzImageMode> mode, optional_enum(f, "bzimage_load", kBzImageModes));
+  config.bzimage_load = mode.value_or(BzImageMode::kAuto);
   return config;
 }
 

@@ -1,7 +1,9 @@
 // Parsers for the JSON bodies of the API's requests, one per definition of
-// firecracker-api-v1.16.1.yaml that ember accepts. Each takes the body's parsed JSON (any
-// value: a non-object is an error), refuses unknown fields, checks types and ranges, and
-// names the offending field in its error. Internal to api/: request_parser.h is the interface.
+// firecracker-api-v1.16.1.yaml that ember accepts; the config file's sections are the same
+// bodies. Each takes the body's parsed JSON (any value: a non-object is an error), reads its
+// fields through JsonFields (json_fields.h, whose rules they all share: null is absent, unknown
+// fields and wrong types are refused), checks ranges, and names the offending field in its
+// error. Internal to api/: request_parser.h and config_file.h are the interface.
 #pragma once
 
 #include <optional>
@@ -11,6 +13,7 @@
 
 #include "vmm/controller/action.h"
 #include "config/models.h"
+#include "config/vm_config.h"
 #include "base/result.h"
 
 namespace ember::api_detail {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "api/json_fields.h"
 #include "api/request_parser.h"
 
 namespace ember {
@@ -33,8 +34,10 @@ const std::map<std::string, Section>& sections() {
 constexpr const char* kOrder[] = {"logger", "metrics", "machine-config", "boot-source",
                                   "drives", "network-interfaces", "vsock"};
 
+// The section goes to the same parser as the API's body, as JSON: printing it and parsing it
+// again would gain nothing (and printing recurses once per level of nesting).
 Result<VmmAction> put(const std::string& where, const std::string& path, const json& body) {
-  auto action = parse_api_request("PUT", path, body.dump());
+  auto action = api_detail::parse_api_request_json("PUT", path, body);
   if (!action) return make_error(where + ": " + action.error().message);
   return action;
 }
@@ -48,9 +51,11 @@ Result<std::vector<VmmAction>> parse_config_file(std::string_view json_text) {
   for (const auto& [key, _] : root.items()) {
     if (!sections().contains(key)) return make_error("unknown key '" + key + "' in the config file");
   }
+  // A section given as null is absent, as any optional field is (json_fields.h).
+  const api_detail::JsonFields fields(root, "the config file");
   std::vector<VmmAction> actions;
   for (const char* key : kOrder) {
-    if (!root.contains(key)) continue;
+    if (!fields.has(key)) continue;
     const Section& section = sections().at(key);
     const json& value = root.at(key);
     if (section.id_field == nullptr) {

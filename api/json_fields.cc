@@ -30,7 +30,13 @@ bool JsonFields::has(std::string_view key) const { return find(key) != nullptr; 
 
 std::string JsonFields::name(std::string_view key) const { return where_ + "." + std::string(key); }
 
-Error JsonFields::missing(std::string_view key) const { return make_error(name(key) + " is required"); }
+Error JsonFields::missing(std::string_view key) const {
+  // A null in a required field is most likely a value the client meant to give: say why it
+  // does not count.
+  auto it = obj_.find(std::string(key));
+  const bool given_null = it != obj_.end() && it->is_null();
+  return make_error(name(key) + " is required" + (given_null ? " (null counts as absent)" : ""));
+}
 
 Result<std::optional<std::string>> JsonFields::optional_string(std::string_view key) const {
   const json* v = find(key);

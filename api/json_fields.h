@@ -1,9 +1,14 @@
-// Reads the fields of one JSON object of a request body, with errors that name the field by its
-// dotted path ("drive.rate_limiter.bandwidth.size"). Internal to api/.
+// Reads the fields of one JSON object of a request body or config-file section, with errors that
+// name the field by its dotted path ("drive.rate_limiter.bandwidth.size"). The one field reader
+// of api/: every body parser reads its fields through it. Internal to api/.
 //
-// Conventions (those of serde, which Firecracker's API uses): a field given as null is the same
-// as an absent field; a required field that is absent or null is an error; numbers must be
-// integers of the right sign (1.0, -1 and 1e3 are refused where a count is asked for).
+// Its rules, written here once (those of serde, which Firecracker's API uses):
+//  - a field given as null is the same as an absent field, for every optional field;
+//  - a required field that is absent or null is an error ("... is required");
+//  - a field the object does not define is an error (allow_only);
+//  - a value of the wrong JSON type is an error;
+//  - numbers must be integers of the right sign (1.0, -1 and 1e3 are refused where a count is
+//    asked for).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +35,8 @@ class JsonFields {
   [[nodiscard]] bool has(std::string_view key) const;
   // The field's name in messages: "<where>.<key>".
   [[nodiscard]] std::string name(std::string_view key) const;
+  // The error for a required field that is absent or null: "<where>.<key> is required".
+  [[nodiscard]] Error missing(std::string_view key) const;
 
   [[nodiscard]] Result<std::string> string(std::string_view key) const;
   [[nodiscard]] Result<std::optional<std::string>> optional_string(std::string_view key) const;
@@ -47,7 +54,6 @@ class JsonFields {
  private:
   // The value, or nullptr when absent or null.
   [[nodiscard]] const nlohmann::json* find(std::string_view key) const;
-  [[nodiscard]] Error missing(std::string_view key) const;
 
   const nlohmann::json& obj_;
   std::string where_;

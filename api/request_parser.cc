@@ -240,24 +240,43 @@ Result<json> parse_body_json(std::string_view body) {
   }
 }
 
-}  // namespace
-
-Result<VmmAction> parse_api_request(std::string_view method, std::string_view target, std::string_view body) {
+// The route of a request with a body, the id in its path checked.
+Result<Routed> route_with_id(std::string_view method, std::string_view target) {
   ASSIGN_OR_RETURN(Routed routed, route_request(method, target));
-  const Route& route = *routed.route;
-  if (route.parse_body == nullptr) return route.make();  // a GET: any body is ignored
-
-  if (route.pattern.find('{') != std::string_view::npos && !api_detail::is_valid_id(routed.id))
+  if (routed.route->parse_body != nullptr && routed.route->pattern.find('{') != std::string_view::npos &&
+      !api_detail::is_valid_id(routed.id))
     return make_error("the id " + quote_value(routed.id) + " in the path is not a valid id: use 1 to 64 letters, "
                       "digits or underscores");
-  ASSIGN_OR_RETURN(json parsed, parse_body_json(body));
+  return routed;
+}
+
+Result<VmmAction> parse_routed_body(const Routed& routed, const json& body) {
   try {
-    return route.parse_body(routed.id, parsed);
+    return routed.route->parse_body(routed.id, body);
   } catch (const json::exception& e) {
     // The parsers check every type before reading a value; this is the safety net.
     return make_error(std::string("request body: ") + e.what());
   }
 }
+
+}  // namespace
+
+Result<VmmAction> parse_api_request(std::string_view method, std::string_view target, std::string_view body) {
+  ASSIGN_OR_RETURN(Routed routed, route_with_id(method, target));
+  if (routed.route->parse_body == nullptr) return routed.route->make();  // a GET: any body is ignored
+  ASSIGN_OR_RETURN(json parsed, parse_body_json(body));
+  return parse_routed_body(routed, parsed);
+}
+
+namespace api_detail {
+
+Result<VmmAction> parse_api_request_json(std::string_view method, std::string_view target, const json& body) {
+  ASSIGN_OR_RETURN(Routed routed, route_with_id(method, target));
+  if (routed.route->parse_body == nullptr) return routed.route->make();
+  return parse_routed_body(routed, body);
+}
+
+}  // namespace api_detail
 
 std::string api_endpoint_name(std::string_view method, std::string_view target) {
   auto routed = route_request(method, target);

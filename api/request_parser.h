@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "vmm/controller/action.h"
 #include "base/result.h"
 
@@ -24,5 +26,13 @@ inline constexpr int kApiBadRequestStatus = 400;
 // The endpoint a request is addressed to, as the yaml spells it ("PUT /drives/{drive_id}"), or
 // "" when the method and path match no endpoint ember serves. For per-endpoint metrics.
 [[nodiscard]] std::string api_endpoint_name(std::string_view method, std::string_view target);
+
+namespace api_detail {
+
+// parse_api_request for a body that is already JSON: the config file's sections. Internal to api/.
+[[nodiscard]] Result<VmmAction> parse_api_request_json(std::string_view method, std::string_view target,
+                                                       const nlohmann::json& body);
+
+}  // namespace api_detail
 
 }  // namespace ember

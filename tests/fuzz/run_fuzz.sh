@@ -91,7 +91,6 @@ target_api_request() {
     api/request_parser.cc
     api/response.cc
     config/vm_config.cc
-    api/vm_config_json.cc
   )
   libs=()
   runs=300000 seconds=55 max_len=4096 input_timeout=5 seed=

@@ -24,6 +24,40 @@ TEST(ConfigFile, SectionsBecomeTheApiActionsThenInstanceStart) {
   EXPECT_TRUE(std::holds_alternative<InstanceStart>((*actions)[5]));
 }
 
+// null is absent for a section, as for any optional field, and inside the sections.
+TEST(ConfigFile, NullIsAbsent) {
+  auto actions = parse_config_file(R"({
+    "boot-source": {"kernel_image_path": "/k", "boot_args": null, "initrd_path": null, "bzimage_load": null},
+    "machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "smt": null, "track_dirty_pages": null,
+                       "cpu_template": null, "huge_pages": null},
+    "drives": [{"drive_id": "rootfs", "path_on_host": "/r", "is_root_device": true, "partuuid": null,
+                "rate_limiter": null}],
+    "network-interfaces": null, "vsock": null, "logger": null, "metrics": null})");
+  ASSERT_TRUE(actions.ok()) << actions.error().message;
+  ASSERT_EQ(actions->size(), 4u);
+  ASSERT_TRUE(std::holds_alternative<PutMachineConfig>((*actions)[0]));
+  ASSERT_TRUE(std::holds_alternative<PutBootSource>((*actions)[1]));
+  const BootSourceConfig& boot = std::get<PutBootSource>((*actions)[1]).config;
+  EXPECT_FALSE(boot.boot_args);
+  EXPECT_FALSE(boot.initrd_path);
+  ASSERT_TRUE(std::holds_alternative<PutDrive>((*actions)[2]));
+  EXPECT_FALSE(std::get<PutDrive>((*actions)[2]).config.rate_limiter);
+  EXPECT_TRUE(std::holds_alternative<InstanceStart>((*actions)[3]));
+
+  auto required = parse_config_file(R"({"boot-source": {"kernel_image_path": null}})");
+  ASSERT_FALSE(required.ok());
+  EXPECT_EQ(required.error().message, "boot-source: boot-source.kernel_image_path is required (null counts as absent)");
+}
+
+// The sections go to the API's parsers as JSON, never printed and parsed again: a section nested
+// far deeper than any body is refused without recursing once per level.
+TEST(ConfigFile, DeeplyNestedSectionIsRefused) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto r = parse_config_file(R"({"logger": )" + deep + "}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "logger: logger must be a JSON object");
+}
+
 TEST(ConfigFile, ErrorsNameTheSection) {
   struct Case { const char* json; const char* needle; };
   const Case cases[] = {
@@ -31,6 +65,11 @@ TEST(ConfigFile, ErrorsNameTheSection) {
       {R"({"machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "vcpus": 2}})", "machine-config: "},
       {R"({"machine-config": {"vcpu_count": "two", "mem_size_mib": 64}})", "machine-config.vcpu_count"},
       {R"({"drives": {}})", "'drives' must be a JSON array"},
+      {R"({"boot-source": [1]})", "boot-source: boot-source must be a JSON object"},
+      {R"({"boot-source": {"kernel_image_path": "/k", "kernel": 1}})", "boot-source: unknown field 'kernel' in boot-source"},
+      {R"({"drives": [{"drive_id": null, "path_on_host": "/x", "is_root_device": false}]})",
+       "drives[0]: drive_id is required"},
+      {R"({"drives": [null]})", "drives[0]: drive_id is required"},
       {R"({"drives": [{"path_on_host": "/x"}]})", "drives[0]: drive_id is required"},
       {R"({"drives": [{"drive_id": "a/b", "path_on_host": "/x", "is_root_device": false}]})", "drives[0]: "},
       {R"({"drives": [{"drive_id": "ok", "path_on_host": "/x", "is_root_device": false}, {"drive_id": "x", "is_root_device": 3}]})", "drives[1]: "},

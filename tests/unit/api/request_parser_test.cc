@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "api/response.h"
+
 namespace ember {
 namespace {
 
@@ -16,6 +20,15 @@ A parse_ok(std::string_view method, std::string_view target, std::string_view bo
   EXPECT_TRUE(std::holds_alternative<A>(*action)) << method << " " << target << " made " << action_name(*action);
   if (!std::holds_alternative<A>(*action)) return A{};
   return std::get<A>(*action);
+}
+
+// A drive whose optional fields were all left out.
+void expect_drive_defaults(const DriveConfig& d) {
+  EXPECT_FALSE(d.is_read_only);
+  EXPECT_FALSE(d.partuuid);
+  EXPECT_EQ(d.cache_type, DriveCacheType::kUnsafe);
+  EXPECT_EQ(d.io_engine, DriveIoEngine::kSync);
+  EXPECT_FALSE(d.rate_limiter);
 }
 
 TEST(ApiRouting, GetEndpoints) {
@@ -73,9 +86,115 @@ TEST(ApiRouting, PutBootSource) {
   EXPECT_EQ(a.config.boot_args, "console=ttyS0");
   EXPECT_EQ(a.config.initrd_path, "/k/initrd");
 
+  EXPECT_EQ(a.config.bzimage_load, BzImageMode::kAuto);
+
   auto minimal = parse_ok<PutBootSource>("PUT", "/boot-source", R"({"kernel_image_path": "/k"})");
   EXPECT_FALSE(minimal.config.boot_args);
   EXPECT_FALSE(minimal.config.initrd_path);
+
+  // ember's extension: where a bzImage's payload is decompressed.
+  EXPECT_EQ(parse_ok<PutBootSource>("PUT", "/boot-source", R"({"kernel_image_path": "/k", "bzimage_load": "guest"})")
+                .config.bzimage_load,
+            BzImageMode::kGuest);
+  EXPECT_EQ(parse_ok<PutBootSource>("PUT", "/boot-source", R"({"kernel_image_path": "/k", "bzimage_load": "host"})")
+                .config.bzimage_load,
+            BzImageMode::kHost);
+}
+
+// Every optional field given as null is the same as the field left out (serde's Option, which
+// Firecracker's API uses), in every body.
+TEST(ApiRouting, NullIsAbsentInEveryOptionalField) {
+  auto boot = parse_ok<PutBootSource>("PUT", "/boot-source", R"({"kernel_image_path": "/k", "boot_args": null,
+      "initrd_path": null, "bzimage_load": null})");
+  EXPECT_EQ(boot.config.kernel_image_path, "/k");
+  EXPECT_FALSE(boot.config.boot_args);
+  EXPECT_FALSE(boot.config.initrd_path);
+  EXPECT_EQ(boot.config.bzimage_load, BzImageMode::kAuto);
+
+  auto machine = parse_ok<PutMachineConfig>("PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 256,
+      "smt": null, "track_dirty_pages": null, "cpu_template": null, "huge_pages": null})");
+  EXPECT_EQ(machine.config.vcpu_count, 2u);
+  EXPECT_EQ(machine.config.mem_size_mib, 256u);
+  EXPECT_FALSE(machine.config.smt);
+  EXPECT_FALSE(machine.config.track_dirty_pages);
+
+  auto patch = parse_ok<PatchMachineConfig>("PATCH", "/machine-config", R"({"vcpu_count": null, "mem_size_mib": 64,
+      "smt": null, "track_dirty_pages": null, "cpu_template": null, "huge_pages": null})");
+  EXPECT_FALSE(patch.vcpu_count || patch.smt || patch.track_dirty_pages);
+  EXPECT_EQ(patch.mem_size_mib, 64u);
+
+  auto drive = parse_ok<PutDrive>("PUT", "/drives/x", R"({"drive_id": "x", "path_on_host": "/d",
+      "is_root_device": false, "is_read_only": null, "partuuid": null, "cache_type": null, "io_engine": null,
+      "rate_limiter": null, "socket": null})");
+  expect_drive_defaults(drive.config);
+
+  auto limited = parse_ok<PutDrive>("PUT", "/drives/x", R"({"drive_id": "x", "path_on_host": "/d",
+      "is_root_device": false, "rate_limiter": {"bandwidth": null,
+      "ops": {"size": 5, "one_time_burst": null, "refill_time": 10}}})");
+  ASSERT_TRUE(limited.config.rate_limiter);
+  EXPECT_FALSE(limited.config.rate_limiter->bandwidth);
+  ASSERT_TRUE(limited.config.rate_limiter->ops);
+  EXPECT_EQ(limited.config.rate_limiter->ops->one_time_burst, 0u);
+
+  auto patch_drive = parse_ok<PatchDrive>("PATCH", "/drives/x",
+                                          R"({"drive_id": "x", "path_on_host": "/n", "rate_limiter": null})");
+  EXPECT_FALSE(patch_drive.rate_limiter);
+
+  auto iface = parse_ok<PutNetworkInterface>("PUT", "/network-interfaces/e", R"({"iface_id": "e",
+      "host_dev_name": "tap0", "guest_mac": null, "mtu": null, "rx_rate_limiter": null, "tx_rate_limiter": null})");
+  EXPECT_FALSE(iface.config.guest_mac);
+  EXPECT_FALSE(iface.config.mtu);
+  EXPECT_FALSE(iface.config.rx_rate_limiter);
+  EXPECT_FALSE(iface.config.tx_rate_limiter);
+
+  auto patch_iface = parse_ok<PatchNetworkInterface>(
+      "PATCH", "/network-interfaces/e", R"({"iface_id": "e", "rx_rate_limiter": null, "tx_rate_limiter": {}})");
+  EXPECT_FALSE(patch_iface.rx_rate_limiter);
+  EXPECT_TRUE(patch_iface.tx_rate_limiter);
+
+  EXPECT_FALSE(parse_ok<PutVsock>("PUT", "/vsock", R"({"guest_cid": 3, "uds_path": "/v", "vsock_id": null})")
+                   .config.vsock_id);
+
+  auto logger = parse_ok<PutLogger>("PUT", "/logger", R"({"log_path": null, "level": null, "show_level": null,
+      "show_log_origin": null, "module": null})");
+  EXPECT_FALSE(logger.config.log_path || logger.config.level || logger.config.show_level ||
+               logger.config.show_log_origin || logger.config.module);
+
+  EXPECT_EQ(parse_ok<CreateSnapshot>("PUT", "/snapshot/create",
+                                     R"({"snapshot_type": null, "snapshot_path": "/s", "mem_file_path": "/m"})")
+                .params.snapshot_type,
+            SnapshotType::kFull);
+
+  auto load = parse_ok<LoadSnapshot>("PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_file_path": null,
+      "mem_backend": {"backend_type": "File", "backend_path": "/m"}, "enable_diff_snapshots": null,
+      "track_dirty_pages": null, "resume_vm": null, "network_overrides": null, "vsock_override": null,
+      "clock_realtime": null})");
+  EXPECT_EQ(load.params.mem_backend.backend_path, "/m");
+  EXPECT_FALSE(load.params.track_dirty_pages || load.params.resume_vm || load.params.clock_realtime);
+  EXPECT_TRUE(load.params.network_overrides.empty());
+  EXPECT_FALSE(load.params.vsock_override);
+}
+
+// GET /vm/config reports absent optional fields as null; each section it reports parses back as
+// the body of its PUT.
+TEST(ApiRouting, ReportedBootSourceAndMachineConfigParseBack) {
+  FullVmConfig config;
+  config.boot_source = BootSourceConfig{"/k", std::nullopt, std::nullopt, BzImageMode::kGuest};
+  config.machine = MachineConfig{4, 512, false, true};
+  const nlohmann::json report = nlohmann::json::parse(vm_config_json(config));
+
+  auto boot = parse_ok<PutBootSource>("PUT", "/boot-source", report["boot-source"].dump());
+  EXPECT_EQ(boot.config.kernel_image_path, "/k");
+  EXPECT_FALSE(boot.config.boot_args);
+  EXPECT_FALSE(boot.config.initrd_path);
+  EXPECT_EQ(boot.config.bzimage_load, BzImageMode::kGuest);
+
+  auto machine = parse_ok<PutMachineConfig>("PUT", "/machine-config", report["machine-config"].dump());
+  EXPECT_EQ(machine.config.vcpu_count, 4u);
+  EXPECT_EQ(machine.config.mem_size_mib, 512u);
+  EXPECT_FALSE(machine.config.smt);
+  EXPECT_TRUE(machine.config.track_dirty_pages);
+  EXPECT_TRUE(validate_machine_config(machine.config, 16ull << 30).ok());
 }
 
 TEST(ApiRouting, PutDriveWithEveryField) {
@@ -106,11 +225,7 @@ TEST(ApiRouting, PutDriveWithEveryField) {
 TEST(ApiRouting, PutDriveDefaults) {
   auto a = parse_ok<PutDrive>("PUT", "/drives/data_1",
                               R"({"drive_id": "data_1", "path_on_host": "/d", "is_root_device": false})");
-  EXPECT_FALSE(a.config.is_read_only);
-  EXPECT_FALSE(a.config.partuuid);
-  EXPECT_EQ(a.config.cache_type, DriveCacheType::kUnsafe);
-  EXPECT_EQ(a.config.io_engine, DriveIoEngine::kSync);
-  EXPECT_FALSE(a.config.rate_limiter);
+  expect_drive_defaults(a.config);
   // null is the same as absent.
   auto b = parse_ok<PutDrive>("PUT", "/drives/x", R"({"drive_id": "x", "path_on_host": "/d",
       "is_root_device": false, "partuuid": null, "rate_limiter": null})");

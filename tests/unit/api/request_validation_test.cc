@@ -96,6 +96,8 @@ TEST(ApiValidation, BodyMissingOrNotJson) {
       {"PUT", "/boot-source", "{", "not valid JSON"},
       {"PUT", "/boot-source", R"({"kernel_image_path": "/k"} trailing)", "not valid JSON"},
       {"PUT", "/boot-source", "\"just a string\"", "boot-source must be a JSON object"},
+      {"PUT", "/boot-source", "[1]", "boot-source must be a JSON object"},
+      {"PUT", "/machine-config", "\"x\"", "machine-config must be a JSON object"},
       {"PUT", "/drives/x", "[1, 2]", "drive must be a JSON object"},
       {"PUT", "/actions", "null", "action must be a JSON object"},
       {"PUT", "/logger", std::string(40, '[') + std::string(40, ']'), "nests deeper"},
@@ -179,14 +181,53 @@ TEST(ApiValidation, RequiredFields) {
   });
 }
 
+// A required field given as null is refused as if it were absent, and the message says why.
+TEST(ApiValidation, RequiredFieldsGivenAsNull) {
+  expect_all_refused({
+      {"PUT", "/boot-source", R"({"kernel_image_path": null})",
+       "boot-source.kernel_image_path is required (null counts as absent)"},
+      {"PUT", "/machine-config", R"({"vcpu_count": null, "mem_size_mib": 128})",
+       "machine-config.vcpu_count is required (null counts as absent)"},
+      {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": null})",
+       "machine-config.mem_size_mib is required (null counts as absent)"},
+      {"PUT", "/drives/x", R"({"drive_id": null, "path_on_host": "/d", "is_root_device": false})",
+       "drive.drive_id is required (null counts as absent)"},
+      {"PUT", "/drives/x", R"({"drive_id": "x", "path_on_host": null, "is_root_device": false})",
+       "drive.path_on_host is required (null counts as absent)"},
+      {"PUT", "/drives/x", R"({"drive_id": "x", )" + kDrive + R"(, "rate_limiter": {"ops": {"size": null, "refill_time": 1}}})",
+       "drive.rate_limiter.ops.size is required (null counts as absent)"},
+      {"PUT", "/network-interfaces/e", R"({"iface_id": "e", "host_dev_name": null})",
+       "network-interface.host_dev_name is required (null counts as absent)"},
+      {"PUT", "/vsock", R"({"guest_cid": null, "uds_path": "/v"})", "vsock.guest_cid is required (null counts as absent)"},
+      {"PUT", "/actions", R"({"action_type": null})", "action.action_type is required (null counts as absent)"},
+      {"PATCH", "/vm", R"({"state": null})", "vm.state is required (null counts as absent)"},
+      {"PUT", "/metrics", R"({"metrics_path": null})", "metrics.metrics_path is required (null counts as absent)"},
+      {"PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_backend": null})", "snapshot-load.mem_backend is required"},
+      {"PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_backend": {"backend_type": null, "backend_path": "/m"}})",
+       "snapshot-load.mem_backend.backend_type is required (null counts as absent)"},
+      // A PATCH whose every field is null changes nothing.
+      {"PATCH", "/drives/x", R"({"drive_id": "x", "path_on_host": null, "rate_limiter": null})",
+       "must change path_on_host or rate_limiter"},
+      {"PATCH", "/network-interfaces/e", R"({"iface_id": "e", "rx_rate_limiter": null})",
+       "must change rx_rate_limiter or tx_rate_limiter"},
+  });
+}
+
 TEST(ApiValidation, WrongTypes) {
   expect_all_refused({
       {"PUT", "/machine-config", R"({"vcpu_count": "2", "mem_size_mib": 128})", "vcpu_count must be a non-negative"},
-      {"PUT", "/machine-config", R"({"vcpu_count": 2.5, "mem_size_mib": 128})", "vcpu_count must be a non-negative"},
+      {"PUT", "/machine-config", R"({"vcpu_count": 2.5, "mem_size_mib": 128})", "machine-config.vcpu_count must be an integer"},
       {"PATCH", "/machine-config", R"({"vcpu_count": 1.0})", "machine-config.vcpu_count must be an integer"},
       {"PATCH", "/machine-config", R"({"smt": "false"})", "machine-config.smt must be true or false"},
       {"PATCH", "/machine-config", R"({"mem_size_mib": 1e3})", "machine-config.mem_size_mib must be an integer"},
       {"PATCH", "/machine-config", R"({"track_dirty_pages": 1})", "track_dirty_pages must be true or false"},
+      {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64, "smt": "no"})",
+       "machine-config.smt must be true or false"},
+      {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": 2})",
+       "machine-config.cpu_template must be a string"},
+      {"PUT", "/boot-source", R"({"kernel_image_path": "/k", "boot_args": 1})", "boot-source.boot_args must be a string"},
+      {"PUT", "/boot-source", R"({"kernel_image_path": "/k", "initrd_path": false})",
+       "boot-source.initrd_path must be a string"},
       {"PUT", "/boot-source", R"({"kernel_image_path": 5})", "kernel_image_path must be a string"},
       {"PUT", "/drives/x", R"({"drive_id": 1, "path_on_host": "/d", "is_root_device": false})",
        "drive.drive_id must be a string"},
@@ -233,6 +274,9 @@ TEST(ApiValidation, EnumValues) {
        R"(snapshot-create.snapshot_type must be one of "Full", "Diff")"},
       {"PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_backend": {"backend_type": "Shm", "backend_path": "/m"}})",
        R"(snapshot-load.mem_backend.backend_type must be one of "File", "Uffd")"},
+      {"PUT", "/boot-source", R"({"kernel_image_path": "/k", "bzimage_load": "cloud"})",
+       R"(boot-source.bzimage_load must be one of "auto", "host", "guest"; got 'cloud')"},
+      {"PUT", "/boot-source", R"({"kernel_image_path": "/k", "bzimage_load": "Guest"})", "boot-source.bzimage_load"},
   });
 }
 
@@ -240,11 +284,12 @@ TEST(ApiValidation, OutOfRangeNumbers) {
   expect_all_refused({
       {"PUT", "/machine-config", R"({"vcpu_count": 0, "mem_size_mib": 128})", "vcpu_count must be between 1 and 32, got 0"},
       {"PUT", "/machine-config", R"({"vcpu_count": 33, "mem_size_mib": 128})", "vcpu_count must be between 1 and 32"},
-      {"PUT", "/machine-config", R"({"vcpu_count": -1, "mem_size_mib": 128})", "vcpu_count must be a non-negative"},
+      {"PUT", "/machine-config", R"({"vcpu_count": -1, "mem_size_mib": 128})", "machine-config.vcpu_count must not be negative"},
       {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 0})", "mem_size_mib must be at least 1"},
       {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 18446744073709551615})", "mem_size_mib is too large"},
       {"PATCH", "/machine-config", R"({"vcpu_count": 0})", "vcpu_count must be between 1 and 32"},
       {"PATCH", "/machine-config", R"({"vcpu_count": 4294967297})", "vcpu_count must be between 1 and 32"},
+      {"PUT", "/machine-config", R"({"vcpu_count": 4294967297, "mem_size_mib": 128})", "vcpu_count must be between 1 and 32"},
       {"PATCH", "/machine-config", R"({"mem_size_mib": -5})", "machine-config.mem_size_mib must not be negative"},
       {"PATCH", "/machine-config", R"({"mem_size_mib": 18446744073709551616})", "mem_size_mib must be an integer below"},
       {"PUT", "/vsock", R"({"guest_cid": 2, "uds_path": "/v"})", "vsock.guest_cid must be between 3 and 4294967294, got 2"},
