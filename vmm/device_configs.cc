@@ -20,6 +20,16 @@ RateLimiterUpdate to_update(const std::optional<RateLimiterConfig>& c) {
   return RateLimiterUpdate{l.bandwidth, l.ops};
 }
 
+VirtioBlockConfig block_device_config(const DriveConfig& drive) {
+  VirtioBlockConfig bc;
+  bc.path = drive.path_on_host;
+  bc.read_only = drive.is_read_only;
+  bc.id = drive.drive_id;
+  bc.engine = drive.io_engine == DriveIoEngine::kAsync ? BlockEngineKind::kAsync : BlockEngineKind::kSync;
+  bc.rate_limiter = to_limits(drive.rate_limiter);
+  return bc;
+}
+
 VirtioNetConfig net_device_config(const NetworkInterfaceConfig& iface) {
   VirtioNetConfig nc;
   nc.id = iface.iface_id;

@@ -7,7 +7,6 @@
 #include "vmm/irq_eventfd.h"
 #include "base/hex.h"
 #include "base/log.h"
-#include "vmm/x86_64/layout.h"
 
 namespace ember {
 
@@ -91,21 +90,18 @@ Result<void> VirtioManager::restore_states(const std::vector<VirtioDeviceSnapsho
   return {};
 }
 
-Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const std::string& id,
+Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const VirtioDevicePlan& plan,
                                                                 const DeviceFactory& factory) {
-  const uint64_t index = slots_.size();
-  const uint32_t gsi = layout::kFirstDeviceGsi + static_cast<uint32_t>(index);
-  if (gsi >= layout::kIoapicPins)
-    return make_error(id + ": too many virtio devices (at most " +
-                      std::to_string(layout::kIoapicPins - layout::kFirstDeviceGsi) + ")");
-  const uint64_t base = layout::kVirtioMmioStart + index * layout::kVirtioMmioWindow;
+  const std::string& id = plan.id;
+  const uint64_t base = plan.mmio_base;
+  const uint32_t gsi = plan.gsi;
 
   auto slot = std::make_unique<Slot>(loop_);
   auto device = factory(*slot);
   if (!device) return with_context(id, device.error());
   ASSIGN_OR_RETURN(auto irq, IrqEventFd::create(vm_, gsi));
   auto transport = std::make_shared<VirtioMmioTransport>(*device, mem_, irq);
-  TRY(mmio_.insert(transport, base, layout::kVirtioMmioWindow));
+  TRY(mmio_.insert(transport, base, plan.mmio_size));
 
   // Queue notifications: the guest writes the queue index to QueueNotify; KVM signals the
   // matching eventfd instead of exiting to the vCPU thread.
@@ -127,7 +123,7 @@ Result<std::shared_ptr<VirtioMmioTransport>> VirtioManager::add(const std::strin
     }));
   }
   slots_.push_back(std::move(slot));
-  acpi_.push_back({base, layout::kVirtioMmioWindow, gsi});
+  acpi_.push_back({base, plan.mmio_size, gsi});
   log_info(id + ": virtio-mmio at " + to_hex(base) + ", GSI " + std::to_string(gsi));
   return transport;
 }

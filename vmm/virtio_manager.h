@@ -1,6 +1,7 @@
-// Puts virtio devices on the VM: one MMIO window and one GSI each, an irqfd for interrupts,
-// an ioeventfd per queue so queue notifications reach the VMM thread without a vCPU exit,
-// and the device's host fds on the VMM thread's event loop.
+// Puts virtio devices on the VM: each on the MMIO window and GSI its plan gives it
+// (vmm/vm_plan.h), an irqfd for interrupts, an ioeventfd per queue so queue notifications
+// reach the VMM thread without a vCPU exit, and the device's host fds on the VMM thread's
+// event loop.
 #pragma once
 
 #include <functional>
@@ -16,6 +17,7 @@
 #include "vmm/kvm/kvm.h"
 #include "memory/guest_memory.h"
 #include "vmm/snapshot/virtio_state.h"
+#include "vmm/vm_plan.h"
 #include "base/event_fd.h"
 #include "vmm/x86_64/acpi/tables.h"
 
@@ -31,8 +33,8 @@ class VirtioManager {
   VirtioManager(const VirtioManager&) = delete;
   VirtioManager& operator=(const VirtioManager&) = delete;
 
-  // `id` names the device in errors and logs ("drive rootfs").
-  [[nodiscard]] Result<std::shared_ptr<VirtioMmioTransport>> add(const std::string& id,
+  // `plan.id` names the device in errors, logs and snapshots ("drive rootfs").
+  [[nodiscard]] Result<std::shared_ptr<VirtioMmioTransport>> add(const VirtioDevicePlan& plan,
                                                                   const DeviceFactory& factory);
   // While paused, queue notifications are held back; resuming runs every queue once so none
   // that was notified meanwhile is left waiting.
