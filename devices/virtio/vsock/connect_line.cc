@@ -15,8 +15,10 @@ constexpr std::string_view kCommand = "CONNECT";
 constexpr size_t kMaxPortDigits = 10;
 constexpr uint64_t kPortAny = 0xffffffffull;  // VMADDR_PORT_ANY
 
-std::string printable(std::string_view s) {
-  std::string out;
+// The command as the log shows it: in double quotes, with bytes that are not printable ASCII
+// as \xNN. (Built in one string: GCC 12's -O3 warns falsely, -Wrestrict, on "\"" + string.)
+std::string quoted_printable(std::string_view s) {
+  std::string out = "\"";
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (u >= 0x20 && u < 0x7f) {
@@ -28,13 +30,14 @@ std::string printable(std::string_view s) {
       out += kHex[u & 15];
     }
   }
+  out += '"';
   return out;
 }
 
 }  // namespace
 
 Result<uint32_t> parse_connect_line(std::string_view line) {
-  const std::string shown = "\"" + printable(line) + "\"";
+  const std::string shown = quoted_printable(line);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (!line.starts_with(kCommand))
     return make_error("vsock command " + shown + " is not \"CONNECT <port>\"");
