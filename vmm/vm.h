@@ -66,8 +66,8 @@ class Vm {
 // PUT /snapshot/load: rebuilds the VM a snapshot was taken of (its configuration with the
 // request's overrides), maps the memory file privately and puts every vCPU and device back in
 // its saved state; not started. `options.config` is ignored: the configuration the VM got is
-// returned in `config`.
+// its Vm::config().
 [[nodiscard]] Result<std::unique_ptr<Vm>> restore_vm(const SnapshotLoadParams& params, const VmOptions& options,
-                                                     EventLoop& loop, ExitSignal& exit, VmConfig* config);
+                                                     EventLoop& loop, ExitSignal& exit);
 
 }  // namespace ember

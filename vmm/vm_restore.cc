@@ -62,7 +62,7 @@ Result<void> restore_states(MicroVmParts& parts, const MicrovmState& state, cons
 }  // namespace
 
 Result<std::unique_ptr<Vm>> restore_vm(const SnapshotLoadParams& params, const VmOptions& options, EventLoop& loop,
-                                       ExitSignal& exit, VmConfig* config) {
+                                       ExitSignal& exit) {
   if (params.mem_backend.backend_type != MemBackendType::kFile)
     return make_error("mem_backend: only the File backend is supported");
   auto payload = read_state_file(params.snapshot_path);
@@ -84,9 +84,8 @@ Result<std::unique_ptr<Vm>> restore_vm(const SnapshotLoadParams& params, const V
   auto parts = assemble_vm(cfg, *plan, options, loop, exit, mem_fd.get());
   if (!parts) return with_context("snapshot " + params.snapshot_path, parts.error());
   TRY(restore_states(**parts, *state, params, cfg.machine.vcpu_count, exit));
-  auto vm = std::make_unique<MicroVm>(loop, cfg, std::move(parts).value(), options.console_in_fd);
+  auto vm = std::make_unique<MicroVm>(loop, std::move(cfg), std::move(parts).value(), options.console_in_fd);
   vm->forget_dirty_pages();
-  *config = std::move(cfg);
   log_info("restored the microVM from " + params.snapshot_path);
   return std::unique_ptr<Vm>(std::move(vm));
 }

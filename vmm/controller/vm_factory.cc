@@ -12,8 +12,7 @@ class KvmVmFactory final : public VmFactory {
   }
   Result<std::unique_ptr<Vm>> restore(const SnapshotLoadParams& params, const VmOptions& options,
                                       EventLoop& loop, ExitSignal& exit) override {
-    VmConfig restored;  // the VM keeps its own: Vm::config()
-    return restore_vm(params, options, loop, exit, &restored);
+    return restore_vm(params, options, loop, exit);
   }
   Result<void> start(Vm& vm, bool leave_paused) override {
     return seccomp::start_vm_confined(vm, leave_paused);
