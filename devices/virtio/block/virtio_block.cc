@@ -11,6 +11,7 @@
 
 #include "devices/virtio/block/sync_engine.h"
 #include "devices/virtio/block/uring_engine.h"
+#include "devices/virtio/config_space.h"
 #include "devices/virtio/virtio_defs.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -125,10 +126,7 @@ uint32_t VirtioBlock::device_type() const { return virtio::kDeviceIdBlock; }
 
 void VirtioBlock::read_config(uint64_t offset, std::span<uint8_t> data) const {
   std::lock_guard<std::mutex> guard(lock_);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = offset + i;
-    data[i] = at >= offset && at < config_space_.size() ? config_space_[at] : 0;
-  }
+  read_config_space(config_space_, offset, data);
 }
 
 void VirtioBlock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {

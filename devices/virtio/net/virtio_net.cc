@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "devices/virtio/config_space.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net_defs.h"
 #include "devices/virtio/virtio_defs.h"
@@ -164,10 +165,7 @@ void VirtioNet::read_config(uint64_t offset, std::span<uint8_t> data) const {
   std::memcpy(&config[kConfigMaxQueuePairs], &pairs, sizeof pairs);
   const uint16_t mtu = mtu_.value_or(0);
   std::memcpy(&config[kConfigMtu], &mtu, sizeof mtu);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = offset + i;
-    data[i] = at >= offset && at < config.size() ? config[at] : 0;
-  }
+  read_config_space(config, offset, data);
 }
 
 void VirtioNet::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {

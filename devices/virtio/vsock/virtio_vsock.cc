@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "devices/virtio/config_space.h"
 #include "devices/virtio/virtio_defs.h"
 #include "devices/virtio/vsock/unix_socket.h"
 #include "base/check.h"
@@ -128,10 +129,7 @@ void VirtioVsock::read_config(uint64_t offset, std::span<uint8_t> data) const {
   const uint64_t cid = guest_cid_;
   uint8_t config[kConfigSize];
   std::memcpy(config, &cid, sizeof cid);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = offset + i;
-    data[i] = at >= offset && at < kConfigSize ? config[at] : 0;
-  }
+  read_config_space(config, offset, data);
 }
 
 void VirtioVsock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
