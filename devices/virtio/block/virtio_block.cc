@@ -12,6 +12,7 @@
 #include "devices/virtio/block/sync_engine.h"
 #include "devices/virtio/block/uring_engine.h"
 #include "devices/virtio/config_space.h"
+#include "devices/virtio/queue_size.h"
 #include "devices/virtio/virtio_defs.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -30,8 +31,6 @@ constexpr size_t kConfigSize = 24;
 // How many malformed requests are logged before the log goes quiet.
 constexpr uint32_t kMaxLoggedProblems = 8;
 
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
 // What a saved block device must match on restore: the disk behind it.
 struct SavedBlockState {
   uint64_t capacity_sectors;
@@ -48,11 +47,7 @@ static_assert(std::has_unique_object_representations_v<SavedBlockState>, "no pad
 Result<void> VirtioBlock::check_config(const VirtioBlockConfig& config) {
   if (config.id.size() > kIdBytes)
     return make_error("block device id \"" + config.id + "\" is longer than 20 bytes");
-  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
-      config.queue_size > virtio::kMaxQueueSizeLimit)
-    return make_error("block queue size " + std::to_string(config.queue_size) +
-                      " is not a power of two between 2 and 32768");
-  return {};
+  return check_device_queue_size("block", config.queue_size);
 }
 
 Result<std::unique_ptr<VirtioBlock>> VirtioBlock::create(const VirtioBlockConfig& config,
@@ -99,7 +94,7 @@ VirtioBlock::VirtioBlock(RawDiskFile disk, std::unique_ptr<BlockEngine> engine,
       read_only_(disk_.read_only()),
       disk_info_{disk_.capacity_sectors(), disk_.read_only()},
       queue_sizes_{queue_size} {
-  CHECK_MSG(id.size() <= kIdBytes && is_power_of_two(queue_size) && queue_size >= 2,
+  CHECK_MSG(id.size() <= kIdBytes && valid_device_queue_size(queue_size),
             "VirtioBlock built from an unchecked config");
   std::memcpy(id_.data(), id.data(), id.size());
 

@@ -12,6 +12,7 @@
 #include "devices/virtio/config_space.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net_defs.h"
+#include "devices/virtio/queue_size.h"
 #include "devices/virtio/virtio_defs.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -25,8 +26,6 @@ using namespace virtio_net;  // NOLINT(google-build-using-namespace): the spec's
 constexpr uint32_t kMaxLoggedProblems = 8;
 // No head: the largest queue has 32768 entries, so 0xffff is never one.
 constexpr uint16_t kNoHead = 0xffff;
-
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 std::string mac_to_string(const NetMacAddress& mac) {
   char buf[18];
@@ -73,10 +72,7 @@ Result<void> write_in_chain(const GuestMemory& mem, const DescriptorChain& chain
 }  // namespace
 
 Result<void> VirtioNet::check_config(const VirtioNetConfig& config) {
-  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
-      config.queue_size > virtio::kMaxQueueSizeLimit)
-    return make_error("net queue size " + std::to_string(config.queue_size) +
-                      " is not a power of two between 2 and 32768");
+  TRY(check_device_queue_size("net", config.queue_size));
   if (config.mtu && *config.mtu < kMinMtu)
     return make_error("net mtu " + std::to_string(*config.mtu) + " is below the minimum of " +
                       std::to_string(kMinMtu));

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "devices/virtio/config_space.h"
+#include "devices/virtio/queue_size.h"
 #include "devices/virtio/virtio_defs.h"
 #include "devices/virtio/vsock/unix_socket.h"
 #include "base/check.h"
@@ -35,8 +36,6 @@ constexpr int kListenBacklog = 128;
 // Host ports handed to host-initiated connections start here (as Firecracker's "OK 1073741824").
 constexpr uint32_t kFirstLocalPort = 1u << 30;
 constexpr uint32_t kMaxLoggedProblems = 16;
-
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // What a saved vsock device holds (little-endian): magic "vsck", version, reserved, cid.
 struct SavedVsockState {
@@ -63,10 +62,7 @@ Result<void> VirtioVsock::check_config(const VirtioVsockConfig& config) {
   if (!fits_unix_path(config.uds_path))
     return make_error("vsock uds_path \"" + config.uds_path +
                       "\" is too long for a Unix socket path (107 bytes at most)");
-  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
-      config.queue_size > virtio::kMaxQueueSizeLimit)
-    return make_error("vsock queue size " + std::to_string(config.queue_size) +
-                      " is not a power of two between 2 and 32768");
+  TRY(check_device_queue_size("vsock", config.queue_size));
   if (config.max_connections == 0 || config.max_connections > kMaxConnectionsLimit)
     return make_error("vsock max_connections " + std::to_string(config.max_connections) +
                       " is not between 1 and " + std::to_string(kMaxConnectionsLimit));
