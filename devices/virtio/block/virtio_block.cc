@@ -88,7 +88,8 @@ Result<std::unique_ptr<VirtioBlock>> VirtioBlock::create(const VirtioBlockConfig
 VirtioBlock::VirtioBlock(RawDiskFile disk, std::unique_ptr<BlockEngine> engine,
                          const std::string& id, uint16_t queue_size,
                          std::unique_ptr<RateLimiter> limiter)
-    : disk_(std::move(disk)),
+    : VirtioDeviceBase(ProblemLog(kMaxLoggedProblems, "request problems")),
+      disk_(std::move(disk)),
       engine_(std::move(engine)),
       limiter_(std::move(limiter)),
       read_only_(disk_.read_only()),
@@ -337,14 +338,9 @@ void VirtioBlock::count_status(uint32_t type, uint8_t status, uint64_t data_len)
   }
 }
 
-void VirtioBlock::log_problem(const std::string& problem) {
-  if (problems_logged_ > kMaxLoggedProblems) return;
-  ++problems_logged_;
-  if (problems_logged_ > kMaxLoggedProblems) {
-    log_warn("virtio-block " + disk_.path() + ": more request problems; not logging them");
-    return;
-  }
-  log_warn("virtio-block " + disk_.path() + ": " + problem);
+std::string VirtioBlock::problem_source() const {
+  // Under lock_ (log_problem()'s callers hold it): a backing file swap changes the path.
+  return "virtio-block " + disk_.path();
 }
 
 uint64_t VirtioBlock::capacity_sectors() const {

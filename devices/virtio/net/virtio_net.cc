@@ -114,7 +114,8 @@ VirtioNet::VirtioNet(ConstructionKey, const VirtioNetConfig& config,
                      std::unique_ptr<NetBackend> backend, EventRegistrar& events,
                      std::unique_ptr<RateLimiter> rx_limiter,
                      std::unique_ptr<RateLimiter> tx_limiter)
-    : id_(config.id),
+    : VirtioDeviceBase(ProblemLog(kMaxLoggedProblems)),
+      id_(config.id),
       backend_(std::move(backend)),
       events_(events),
       rx_limiter_(std::move(rx_limiter)),
@@ -450,15 +451,7 @@ void VirtioNet::update_rate_limiters(const RateLimiterUpdate& rx, const RateLimi
   tx_limiter_->update(tx);
 }
 
-void VirtioNet::log_problem(const std::string& problem) {
-  if (problems_logged_ > kMaxLoggedProblems) return;
-  ++problems_logged_;
-  if (problems_logged_ > kMaxLoggedProblems) {
-    log_warn("virtio-net " + id_ + ": more problems; not logging them");
-    return;
-  }
-  log_warn("virtio-net " + id_ + ": " + problem);
-}
+std::string VirtioNet::problem_source() const { return "virtio-net " + id_; }
 
 // ---- snapshots ----------------------------------------------------------------------------
 

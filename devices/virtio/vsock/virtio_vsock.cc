@@ -18,7 +18,6 @@
 #include "devices/virtio/vsock/unix_socket.h"
 #include "base/check.h"
 #include "base/errno_error.h"
-#include "base/log.h"
 
 namespace ember {
 namespace {
@@ -88,7 +87,8 @@ Result<std::unique_ptr<VirtioVsock>> VirtioVsock::create(const VirtioVsockConfig
 
 VirtioVsock::VirtioVsock(const VirtioVsockConfig& config, UniqueFd listener, UniqueFd timer,
                          EventRegistrar& registrar)
-    : guest_cid_(config.guest_cid),
+    : VirtioDeviceBase(ProblemLog(kMaxLoggedProblems)),
+      guest_cid_(config.guest_cid),
       uds_path_(config.uds_path),
       max_connections_(config.max_connections),
       connect_timeout_(config.connect_timeout),
@@ -284,14 +284,6 @@ Result<void> VirtioVsock::restore_device_state(std::span<const uint8_t> bytes) {
   return {};
 }
 
-void VirtioVsock::log_problem(const std::string& problem) {
-  if (problems_logged_ > kMaxLoggedProblems) return;
-  ++problems_logged_;
-  if (problems_logged_ > kMaxLoggedProblems) {
-    log_warn("virtio-vsock " + uds_path_ + ": more problems; not logging them");
-    return;
-  }
-  log_warn("virtio-vsock " + uds_path_ + ": " + problem);
-}
+std::string VirtioVsock::problem_source() const { return "virtio-vsock " + uds_path_; }
 
 }  // namespace ember
