@@ -1,6 +1,7 @@
 #include "devices/virtio/queue.h"
 
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -32,8 +33,6 @@ constexpr uint64_t kUsedAlign = 4;
 // §2.7.5.2: "Drivers MUST NOT add a descriptor chain longer than 2^32 bytes in total".
 constexpr uint64_t kMaxChainBytes = uint64_t{1} << 32;
 
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
 // The guest writes these 16-bit fields concurrently; an atomic access on the (checked aligned)
 // host view keeps each load and store whole.
 uint16_t atomic_load_u16(uint8_t* p) {
@@ -59,7 +58,7 @@ Result<std::span<uint8_t>> map_part(const GuestMemory& mem, const char* name, ui
 }  // namespace
 
 VirtQueue::VirtQueue(uint16_t max_size) : max_size_(max_size), size_(max_size) {
-  CHECK_MSG(is_power_of_two(max_size) && max_size <= virtio::kMaxQueueSizeLimit,
+  CHECK_MSG(std::has_single_bit(max_size) && max_size <= virtio::kMaxQueueSizeLimit,
             "a virtqueue's maximum size must be a power of two no larger than 32768");
 }
 
@@ -76,7 +75,7 @@ void VirtQueue::reset() {
 
 Result<void> VirtQueue::activate(const GuestMemory& mem) {
   mem_ = nullptr;
-  if (!is_power_of_two(size_) || size_ > max_size_)
+  if (!std::has_single_bit(size_) || size_ > max_size_)
     return make_error("queue size " + std::to_string(size_) +
                       " is not a power of two between 1 and " + std::to_string(max_size_));
   const uint64_t n = size_;

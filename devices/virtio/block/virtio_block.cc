@@ -11,6 +11,8 @@
 
 #include "devices/virtio/block/sync_engine.h"
 #include "devices/virtio/block/uring_engine.h"
+#include "devices/virtio/config_space.h"
+#include "devices/virtio/queue_size.h"
 #include "devices/virtio/virtio_defs.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -29,8 +31,6 @@ constexpr size_t kConfigSize = 24;
 // How many malformed requests are logged before the log goes quiet.
 constexpr uint32_t kMaxLoggedProblems = 8;
 
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
 // What a saved block device must match on restore: the disk behind it.
 struct SavedBlockState {
   uint64_t capacity_sectors;
@@ -47,11 +47,7 @@ static_assert(std::has_unique_object_representations_v<SavedBlockState>, "no pad
 Result<void> VirtioBlock::check_config(const VirtioBlockConfig& config) {
   if (config.id.size() > kIdBytes)
     return make_error("block device id \"" + config.id + "\" is longer than 20 bytes");
-  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
-      config.queue_size > virtio::kMaxQueueSizeLimit)
-    return make_error("block queue size " + std::to_string(config.queue_size) +
-                      " is not a power of two between 2 and 32768");
-  return {};
+  return check_device_queue_size("block", config.queue_size);
 }
 
 Result<std::unique_ptr<VirtioBlock>> VirtioBlock::create(const VirtioBlockConfig& config,
@@ -92,13 +88,14 @@ Result<std::unique_ptr<VirtioBlock>> VirtioBlock::create(const VirtioBlockConfig
 VirtioBlock::VirtioBlock(RawDiskFile disk, std::unique_ptr<BlockEngine> engine,
                          const std::string& id, uint16_t queue_size,
                          std::unique_ptr<RateLimiter> limiter)
-    : disk_(std::move(disk)),
+    : VirtioDeviceBase(ProblemLog(kMaxLoggedProblems, "request problems")),
+      disk_(std::move(disk)),
       engine_(std::move(engine)),
       limiter_(std::move(limiter)),
       read_only_(disk_.read_only()),
       disk_info_{disk_.capacity_sectors(), disk_.read_only()},
       queue_sizes_{queue_size} {
-  CHECK_MSG(id.size() <= kIdBytes && is_power_of_two(queue_size) && queue_size >= 2,
+  CHECK_MSG(id.size() <= kIdBytes && valid_device_queue_size(queue_size),
             "VirtioBlock built from an unchecked config");
   std::memcpy(id_.data(), id.data(), id.size());
 
@@ -125,10 +122,7 @@ uint32_t VirtioBlock::device_type() const { return virtio::kDeviceIdBlock; }
 
 void VirtioBlock::read_config(uint64_t offset, std::span<uint8_t> data) const {
   std::lock_guard<std::mutex> guard(lock_);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = offset + i;
-    data[i] = at >= offset && at < config_space_.size() ? config_space_[at] : 0;
-  }
+  read_config_space(config_space_, offset, data);
 }
 
 void VirtioBlock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
@@ -344,14 +338,9 @@ void VirtioBlock::count_status(uint32_t type, uint8_t status, uint64_t data_len)
   }
 }
 
-void VirtioBlock::log_problem(const std::string& problem) {
-  if (problems_logged_ > kMaxLoggedProblems) return;
-  ++problems_logged_;
-  if (problems_logged_ > kMaxLoggedProblems) {
-    log_warn("virtio-block " + disk_.path() + ": more request problems; not logging them");
-    return;
-  }
-  log_warn("virtio-block " + disk_.path() + ": " + problem);
+std::string VirtioBlock::problem_source() const {
+  // Under lock_ (log_problem()'s callers hold it): a backing file swap changes the path.
+  return "virtio-block " + disk_.path();
 }
 
 uint64_t VirtioBlock::capacity_sectors() const {

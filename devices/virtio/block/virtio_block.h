@@ -139,6 +139,7 @@ class VirtioBlock final : public VirtioDeviceBase<VirtioBlockCounters> {
   // VirtioDeviceBase.
   [[nodiscard]] Result<void> serve_queue(uint16_t index) override;
   [[nodiscard]] Result<void> serve_event(uint32_t event_id) override;
+  [[nodiscard]] std::string problem_source() const override;
 
   // The request queue; only while active.
   [[nodiscard]] VirtQueue& queue() const { return activation_.queue(0); }
@@ -153,7 +154,6 @@ class VirtioBlock final : public VirtioDeviceBase<VirtioBlockCounters> {
   [[nodiscard]] Result<void> finish(uint16_t head, bool has_status, GuestAddress status_addr,
                                     uint8_t status, uint64_t written);
   void count_status(uint32_t type, uint8_t status, uint64_t data_len);
-  void log_problem(const std::string& problem);
 
   // See "Threads" above. Guards everything below that can change after construction, except
   // the limiter (locks itself), and the activation (activate() and reset() change it under
@@ -180,8 +180,6 @@ class VirtioBlock final : public VirtioDeviceBase<VirtioBlockCounters> {
   DescriptorChain chain_;
   BlockRequest request_;
   std::vector<BlockCompletion> completions_;
-
-  uint32_t problems_logged_ = 0;
 };
 
 }  // namespace ember

@@ -9,8 +9,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "devices/virtio/config_space.h"
 #include "devices/virtio/net/tap.h"
 #include "devices/virtio/net/virtio_net_defs.h"
+#include "devices/virtio/queue_size.h"
 #include "devices/virtio/virtio_defs.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -24,8 +26,6 @@ using namespace virtio_net;  // NOLINT(google-build-using-namespace): the spec's
 constexpr uint32_t kMaxLoggedProblems = 8;
 // No head: the largest queue has 32768 entries, so 0xffff is never one.
 constexpr uint16_t kNoHead = 0xffff;
-
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 std::string mac_to_string(const NetMacAddress& mac) {
   char buf[18];
@@ -72,10 +72,7 @@ Result<void> write_in_chain(const GuestMemory& mem, const DescriptorChain& chain
 }  // namespace
 
 Result<void> VirtioNet::check_config(const VirtioNetConfig& config) {
-  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
-      config.queue_size > virtio::kMaxQueueSizeLimit)
-    return make_error("net queue size " + std::to_string(config.queue_size) +
-                      " is not a power of two between 2 and 32768");
+  TRY(check_device_queue_size("net", config.queue_size));
   if (config.mtu && *config.mtu < kMinMtu)
     return make_error("net mtu " + std::to_string(*config.mtu) + " is below the minimum of " +
                       std::to_string(kMinMtu));
@@ -117,7 +114,8 @@ VirtioNet::VirtioNet(ConstructionKey, const VirtioNetConfig& config,
                      std::unique_ptr<NetBackend> backend, EventRegistrar& events,
                      std::unique_ptr<RateLimiter> rx_limiter,
                      std::unique_ptr<RateLimiter> tx_limiter)
-    : id_(config.id),
+    : VirtioDeviceBase(ProblemLog(kMaxLoggedProblems)),
+      id_(config.id),
       backend_(std::move(backend)),
       events_(events),
       rx_limiter_(std::move(rx_limiter)),
@@ -164,10 +162,7 @@ void VirtioNet::read_config(uint64_t offset, std::span<uint8_t> data) const {
   std::memcpy(&config[kConfigMaxQueuePairs], &pairs, sizeof pairs);
   const uint16_t mtu = mtu_.value_or(0);
   std::memcpy(&config[kConfigMtu], &mtu, sizeof mtu);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = offset + i;
-    data[i] = at >= offset && at < config.size() ? config[at] : 0;
-  }
+  read_config_space(config, offset, data);
 }
 
 void VirtioNet::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
@@ -456,15 +451,7 @@ void VirtioNet::update_rate_limiters(const RateLimiterUpdate& rx, const RateLimi
   tx_limiter_->update(tx);
 }
 
-void VirtioNet::log_problem(const std::string& problem) {
-  if (problems_logged_ > kMaxLoggedProblems) return;
-  ++problems_logged_;
-  if (problems_logged_ > kMaxLoggedProblems) {
-    log_warn("virtio-net " + id_ + ": more problems; not logging them");
-    return;
-  }
-  log_warn("virtio-net " + id_ + ": " + problem);
-}
+std::string VirtioNet::problem_source() const { return "virtio-net " + id_; }
 
 // ---- snapshots ----------------------------------------------------------------------------
 

@@ -117,6 +117,7 @@ class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   // VirtioDeviceBase.
   [[nodiscard]] Result<void> serve_queue(uint16_t index) override;
   [[nodiscard]] Result<void> serve_event(uint32_t event_id) override;
+  [[nodiscard]] std::string problem_source() const override;
 
   // Only while active.
   [[nodiscard]] VirtQueue& rx_queue() const { return activation_.queue(virtio_net::kRxQueue); }
@@ -132,7 +133,6 @@ class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   [[nodiscard]] Result<void> deliver(uint64_t frame_length, bool* used);
   [[nodiscard]] Result<void> build_iov(const DescriptorChain& chain);
   [[nodiscard]] Result<void> release_restored_heads();
-  void log_problem(const std::string& problem);
 
   const std::string id_;
   const std::unique_ptr<NetBackend> backend_;
@@ -171,8 +171,6 @@ class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   // Reused between frames so the data path does not allocate.
   std::vector<iovec> iov_;
   std::vector<uint8_t> rx_spill_;  // one byte past what the device accepts: detects overlong
-
-  uint32_t problems_logged_ = 0;
 };
 
 }  // namespace ember

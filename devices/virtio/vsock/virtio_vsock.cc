@@ -12,11 +12,12 @@
 #include <cstring>
 #include <utility>
 
+#include "devices/virtio/config_space.h"
+#include "devices/virtio/queue_size.h"
 #include "devices/virtio/virtio_defs.h"
 #include "devices/virtio/vsock/unix_socket.h"
 #include "base/check.h"
 #include "base/errno_error.h"
-#include "base/log.h"
 
 namespace ember {
 namespace {
@@ -34,8 +35,6 @@ constexpr int kListenBacklog = 128;
 // Host ports handed to host-initiated connections start here (as Firecracker's "OK 1073741824").
 constexpr uint32_t kFirstLocalPort = 1u << 30;
 constexpr uint32_t kMaxLoggedProblems = 16;
-
-bool is_power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // What a saved vsock device holds (little-endian): magic "vsck", version, reserved, cid.
 struct SavedVsockState {
@@ -62,10 +61,7 @@ Result<void> VirtioVsock::check_config(const VirtioVsockConfig& config) {
   if (!fits_unix_path(config.uds_path))
     return make_error("vsock uds_path \"" + config.uds_path +
                       "\" is too long for a Unix socket path (107 bytes at most)");
-  if (!is_power_of_two(config.queue_size) || config.queue_size < 2 ||
-      config.queue_size > virtio::kMaxQueueSizeLimit)
-    return make_error("vsock queue size " + std::to_string(config.queue_size) +
-                      " is not a power of two between 2 and 32768");
+  TRY(check_device_queue_size("vsock", config.queue_size));
   if (config.max_connections == 0 || config.max_connections > kMaxConnectionsLimit)
     return make_error("vsock max_connections " + std::to_string(config.max_connections) +
                       " is not between 1 and " + std::to_string(kMaxConnectionsLimit));
@@ -91,7 +87,8 @@ Result<std::unique_ptr<VirtioVsock>> VirtioVsock::create(const VirtioVsockConfig
 
 VirtioVsock::VirtioVsock(const VirtioVsockConfig& config, UniqueFd listener, UniqueFd timer,
                          EventRegistrar& registrar)
-    : guest_cid_(config.guest_cid),
+    : VirtioDeviceBase(ProblemLog(kMaxLoggedProblems)),
+      guest_cid_(config.guest_cid),
       uds_path_(config.uds_path),
       max_connections_(config.max_connections),
       connect_timeout_(config.connect_timeout),
@@ -128,10 +125,7 @@ void VirtioVsock::read_config(uint64_t offset, std::span<uint8_t> data) const {
   const uint64_t cid = guest_cid_;
   uint8_t config[kConfigSize];
   std::memcpy(config, &cid, sizeof cid);
-  for (size_t i = 0; i < data.size(); ++i) {
-    const uint64_t at = offset + i;
-    data[i] = at >= offset && at < kConfigSize ? config[at] : 0;
-  }
+  read_config_space(config, offset, data);
 }
 
 void VirtioVsock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
@@ -290,14 +284,6 @@ Result<void> VirtioVsock::restore_device_state(std::span<const uint8_t> bytes) {
   return {};
 }
 
-void VirtioVsock::log_problem(const std::string& problem) {
-  if (problems_logged_ > kMaxLoggedProblems) return;
-  ++problems_logged_;
-  if (problems_logged_ > kMaxLoggedProblems) {
-    log_warn("virtio-vsock " + uds_path_ + ": more problems; not logging them");
-    return;
-  }
-  log_warn("virtio-vsock " + uds_path_ + ": " + problem);
-}
+std::string VirtioVsock::problem_source() const { return "virtio-vsock " + uds_path_; }
 
 }  // namespace ember

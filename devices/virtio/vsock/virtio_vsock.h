@@ -136,6 +136,7 @@ class VirtioVsock final : public VirtioDeviceBase<VirtioVsockCounters> {
   // VirtioDeviceBase.
   [[nodiscard]] Result<void> serve_queue(uint16_t index) override;
   [[nodiscard]] Result<void> serve_event(uint32_t event_id) override;
+  [[nodiscard]] std::string problem_source() const override;
 
   // Only while active. The event queue may not be ready: a transport reset then has nobody
   // to tell.
@@ -210,7 +211,6 @@ class VirtioVsock final : public VirtioDeviceBase<VirtioVsockCounters> {
   void clear_deadline(vsock::Connection& c);
   void expire_deadlines();
   void arm_timer();
-  void log_problem(const std::string& problem);
 
   // Configuration.
   uint32_t guest_cid_;
@@ -257,8 +257,6 @@ class VirtioVsock final : public VirtioDeviceBase<VirtioVsockCounters> {
   vsock::TxPacket packet_;
   DescriptorChain chain_;
   std::vector<iovec> iov_;
-
-  uint32_t problems_logged_ = 0;
 };
 
 }  // namespace ember

@@ -6,10 +6,12 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "devices/virtio/activation.h"
 #include "devices/virtio/queue.h"
+#include "tests/unit/devices/legacy/legacy_fakes.h"
 #include "tests/unit/devices/virtio/virtio_test_util.h"
 
 namespace ember {
@@ -30,6 +32,8 @@ struct TestCounters {
 // Serves queue and event runs as told, counting the runs it gets.
 class TestDevice final : public VirtioDeviceBase<TestCounters> {
  public:
+  TestDevice() : VirtioDeviceBase(ProblemLog(2)) {}
+
   uint32_t device_type() const override { return 0; }
   std::span<const uint16_t> queue_max_sizes() const override { return sizes_; }
   uint64_t device_features() const override { return 0; }
@@ -43,6 +47,9 @@ class TestDevice final : public VirtioDeviceBase<TestCounters> {
   void reset() override { activation_.clear(); }
 
   const VirtioActivation& activation() const { return activation_; }
+  void report(const std::string& problem) { log_problem(problem); }
+  std::string name = "dev0";
+  mutable int sources_asked = 0;
   bool fail = false;
   int queue_runs = 0;
   int event_runs = 0;
@@ -55,6 +62,10 @@ class TestDevice final : public VirtioDeviceBase<TestCounters> {
   Result<void> serve_event(uint32_t) override {
     ++event_runs;
     return serve();
+  }
+  std::string problem_source() const override {
+    ++sources_asked;
+    return "virtio-test " + name;
   }
   Result<void> serve() {
     counters_.add(&TestCounters::served);
@@ -150,6 +161,22 @@ TEST_F(DeviceBaseTest, CountsFailedRunsAsQueueErrors) {
   EXPECT_EQ(c.served, 4u);
   EXPECT_EQ(device_.queue_runs, 2);
   EXPECT_EQ(device_.event_runs, 2);
+}
+
+TEST_F(DeviceBaseTest, LogsProblemsUnderTheDevicesCurrentNameAndGoesQuiet) {
+  testing::LogCapture log;
+  device_.report("first");
+  device_.name = "dev1";  // as when a block device's backing file is swapped
+  device_.report("second");
+  device_.report("third");
+  device_.report("fourth");
+  const std::string text = log.text();
+  EXPECT_NE(text.find("virtio-test dev0: first"), std::string::npos) << text;
+  EXPECT_NE(text.find("virtio-test dev1: second"), std::string::npos) << text;
+  EXPECT_NE(text.find("virtio-test dev1: more problems; not logging them"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("fourth"), std::string::npos) << text;
+  EXPECT_EQ(device_.sources_asked, 3) << "a quiet log does not name the device";
 }
 
 }  // namespace
