@@ -395,12 +395,15 @@ TEST_F(JailerTest, CgroupLeftByAnEarlierRunIsRefusedAndKept) {
 }
 
 // A tmpfs mounted noexec as the chroot base: everything up to the exec succeeds (chroot, cgroup,
-// pivot_root, device nodes), then execve fails: the deepest undo, from inside the jail.
+// pivot_root, device nodes), then execve fails: the deepest undo, from inside the jail. Sized to
+// hold the copy of the exec file (a static ember with debug info is tens of MiB) with room over.
 class NoexecBase {
  public:
   explicit NoexecBase(const std::string& dir) : dir_(dir) {
     std::filesystem::create_directories(dir_);
-    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_NOEXEC, "size=64m") == 0;
+    const uintmax_t mib = std::filesystem::file_size(EMBER_STATIC_BINARY) / (1 << 20) + 32;
+    const std::string options = "size=" + std::to_string(mib) + "m";
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_NOEXEC, options.c_str()) == 0;
   }
   ~NoexecBase() {
     if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
