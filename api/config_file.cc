@@ -30,6 +30,19 @@ const std::map<std::string, Section>& sections() {
   };
   return m;
 }
+// Sections of Firecracker's config file for what ember does not have (firecracker-api-v1.16.1
+// definitions/FullVmConfiguration). Firecracker's own files, and GET /vm/config, write them as
+// null or []: that says "none" and is accepted; any content is refused, naming the section.
+constexpr const char* kOutOfScope[] = {"balloon", "cpu-config", "entropy", "memory-hotplug",
+                                       "mmds-config", "pmem", "serial"};
+
+bool is_out_of_scope(const std::string& key) {
+  for (const char* name : kOutOfScope) {
+    if (key == name) return true;
+  }
+  return false;
+}
+
 // The order in which sections apply: logging first, devices after the machine.
 constexpr const char* kOrder[] = {"logger", "metrics", "machine-config", "boot-source",
                                   "drives", "network-interfaces", "vsock"};
@@ -48,7 +61,11 @@ Result<std::vector<VmmAction>> parse_config_file(std::string_view json_text) {
   json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return make_error("config file is not valid JSON");
   if (!root.is_object()) return make_error("config file must hold a JSON object");
-  for (const auto& [key, _] : root.items()) {
+  for (const auto& [key, value] : root.items()) {
+    if (is_out_of_scope(key)) {
+      if (value.is_null() || (value.is_array() && value.empty())) continue;
+      return make_error("'" + key + "' is not supported by ember: give it as null (or leave it out)");
+    }
     if (!sections().contains(key)) return make_error("unknown key '" + key + "' in the config file");
   }
   // A section given as null is absent, as any optional field is (json_fields.h).
