@@ -22,9 +22,6 @@ ActionResult done() { return ActionOutput{}; }
 Error not_before_start() { return make_error(ErrorKind::kState, kNotBeforeStart); }
 Error not_after_start() { return make_error(ErrorKind::kState, kNotAfterStart); }
 
-// An error with `context` in front of its message, keeping its kind.
-Error failed(const std::string& context, const Error& e) { return with_context(context, e); }
-
 LogLevel to_log_level(LoggerLevel l) {
   switch (l) {
     case LoggerLevel::kError: return LogLevel::kError;
@@ -79,7 +76,7 @@ ActionResult Controller::adopt(std::unique_ptr<Vm> vm, bool leave_paused, const 
   // From here on the VMM thread runs under its seccomp filter; no guest code runs before.
   if (auto confined = factory_.start(*vm, leave_paused); !confined) {
     vm->stop();
-    return failed(what, confined.error());
+    return with_context(what, confined.error());
   }
   vm_ = std::move(vm);
   paused_ = leave_paused;
@@ -169,7 +166,7 @@ ActionResult Controller::on(const PutNetworkInterface& a) {
   if (started()) return not_after_start();
   const NetworkInterfaceConfig& iface = a.config;
   const std::string what = "network interface " + iface.iface_id;
-  if (auto ok = VirtioNet::check_config(net_device_config(iface)); !ok) return failed(what, ok.error());
+  if (auto ok = VirtioNet::check_config(net_device_config(iface)); !ok) return with_context(what, ok.error());
   std::vector<NetworkInterfaceConfig> ifaces;
   for (const auto& other : draft_.network_interfaces) {
     if (other.iface_id == iface.iface_id) continue;  // replaced below
@@ -187,7 +184,7 @@ ActionResult Controller::on(const PutNetworkInterface& a) {
 ActionResult Controller::on(const PutVsock& a) {
   if (started()) return not_after_start();
   auto ok = VirtioVsock::check_config(vsock_device_config(a.config));
-  if (!ok) return failed("vsock", ok.error());
+  if (!ok) return with_context("vsock", ok.error());
   draft_.vsock = a.config;
   return configured({});
 }
@@ -222,7 +219,7 @@ ActionResult Controller::on(const InstanceStart&) {
   VmOptions opts = vm_options();
   opts.config = draft_;
   auto vm = factory_.build(opts, loop_, exit_);
-  if (!vm) return failed("InstanceStart", vm.error());
+  if (!vm) return with_context("InstanceStart", vm.error());
   TRY(adopt(std::move(vm).value(), /*leave_paused=*/false, "InstanceStart"));
   draft_ = VmConfig{};  // the VM holds the configuration now
   log_info("VM started");
@@ -238,7 +235,7 @@ ActionResult Controller::on(const LoadSnapshot& a) {
     return make_error(ErrorKind::kState,
                       "snapshot/load: loading a snapshot is not allowed after configuring boot-specific resources");
   auto vm = factory_.restore(a.params, vm_options(), loop_, exit_);
-  if (!vm) return failed("snapshot/load", vm.error());
+  if (!vm) return with_context("snapshot/load", vm.error());
   TRY(adopt(std::move(vm).value(), /*leave_paused=*/!a.params.resume_vm, "snapshot/load"));
   log_info(a.params.resume_vm ? "VM restored and resumed" : "VM restored, paused");
   return done();
@@ -254,7 +251,7 @@ ActionResult Controller::on(const CreateSnapshot& a) {
     return make_error(ErrorKind::kState,
                       "snapshot/create: the microVM must be paused first (PATCH /vm {\"state\": \"Paused\"})");
   const auto started_at = std::chrono::steady_clock::now();
-  if (auto r = vm_->create_snapshot(a.params); !r) return failed("snapshot/create", r.error());
+  if (auto r = vm_->create_snapshot(a.params); !r) return with_context("snapshot/create", r.error());
   const auto took = std::chrono::steady_clock::now() - started_at;
   log_info("snapshot written to " + a.params.snapshot_path + " and " + a.params.mem_file_path + " in " +
            std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) + " us");
@@ -263,7 +260,7 @@ ActionResult Controller::on(const CreateSnapshot& a) {
 
 ActionResult Controller::on(const FlushMetrics&) {
   if (!started()) return not_before_start();
-  if (auto flushed = metrics_.flush(); !flushed) return failed("FlushMetrics", flushed.error());
+  if (auto flushed = metrics_.flush(); !flushed) return with_context("FlushMetrics", flushed.error());
   return done();
 }
 
@@ -283,7 +280,7 @@ ActionResult Controller::on(const PatchVm& a) {
 
 ActionResult Controller::on(const SendCtrlAltDel&) {
   if (!started()) return not_before_start();
-  if (auto r = vm_->send_ctrl_alt_del(); !r) return failed("SendCtrlAltDel", r.error());
+  if (auto r = vm_->send_ctrl_alt_del(); !r) return with_context("SendCtrlAltDel", r.error());
   return done();
 }
 
@@ -291,7 +288,7 @@ ActionResult Controller::on(const PatchDrive& a) {
   if (!started()) return not_before_start();
   // The VM updates its own configuration too, so that a later snapshot carries the change.
   if (auto r = vm_->update_drive(a.drive_id, a.path_on_host, a.rate_limiter); !r)
-    return failed("drive " + a.drive_id, r.error());
+    return with_context("drive " + a.drive_id, r.error());
   return done();
 }
 

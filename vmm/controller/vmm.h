@@ -2,6 +2,7 @@
 // the queue that brings the API thread's actions to this thread, metrics, and run().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 
