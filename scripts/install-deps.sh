@@ -9,7 +9,7 @@ packages=(
   libseccomp-dev liburing-dev
   liblzma-dev zlib1g-dev libzstd-dev liblz4-dev libbz2-dev
   clang libclang-rt-14-dev
-  qemu-system-x86 busybox-static cpio e2fsprogs xz-utils binutils iproute2
+  qemu-system-x86 busybox-static cpio e2fsprogs xz-utils binutils iproute2 curl
   python3 ca-certificates
 )
 

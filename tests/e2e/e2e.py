@@ -19,6 +19,7 @@ import shutil
 import signal
 import sys
 import time
+from typing import Dict, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -39,6 +40,7 @@ DEFAULT_TIMEOUT = 150         # per attempt; a nested L2 boot takes 15-55 s here
 GLOBAL_TIMEOUT = 600          # the whole L1 run, without the benchmark
 GLOBAL_PER_BENCH_ITERATION = 120
 L1_RESTARTS = 6               # fresh L1 boots for the runs a wedged L1 left unfinished
+L1_LOSSES_PER_RUN = 2         # a run during which L1 stopped this often is not tried again
 
 
 class UsageError(Exception):
@@ -169,6 +171,28 @@ def default_global_timeout(scenario_runs, bench_iterations: int) -> float:
             + GLOBAL_PER_BENCH_ITERATION * bench_iterations)
 
 
+def lost_run(transcript, runs) -> Optional[str]:
+    """The run L1 was in when it stopped: begun in `transcript`, never ended."""
+    for run in runs:
+        attempts = transcript.attempts.get(run.run_id)
+        if attempts and attempts[-1].status is None:
+            return run.run_id
+    return None
+
+
+def restart_runs(runs, transcript, lost: Optional[str], losses: Dict[str, int]) -> list:
+    """The runs a fresh L1 takes on: those without an ended attempt in `transcript`, in their
+    order, except `lost` (the run L1 stopped in), which goes last, so that a run that keeps
+    stopping L1 cannot keep the others from running, and which is left out once L1 has stopped
+    L1_LOSSES_PER_RUN times during it."""
+    finished = {rid for rid, attempts in transcript.attempts.items()
+                if attempts and attempts[-1].status is not None}
+    rest = [r for r in runs if r.run_id not in finished and r.run_id != lost]
+    if lost is not None and losses.get(lost, 0) < L1_LOSSES_PER_RUN:
+        rest += [r for r in runs if r.run_id == lost]
+    return rest
+
+
 def _run_nested(args, art, ember, runs, qemu, bench, vm_qemu, log):
     """One L1 boot for every run; returns the transcript and how L1 ended."""
     global_timeout = args.global_timeout or default_global_timeout(
@@ -187,15 +211,22 @@ def _run_nested(args, art, ember, runs, qemu, bench, vm_qemu, log):
         art, ember, runs, qemu, global_timeout, log, on_line,
         bench_qemu=Path(qemu) if vm_qemu else None)
     print(f"e2e: {l1_end}, L1 ran {l1_seconds:.1f} s", flush=True)
+    losses: Dict[str, int] = {}
+    latest, latest_runs = transcript, list(runs)
     for restart in range(1, L1_RESTARTS + 1):
         if transcript.done:
             break
         # L1 itself stopped (or was killed): again, in a fresh L1, for the runs that did not
         # finish. Reported in the results as an L1 restart.
-        finished = {rid for rid, attempts in transcript.attempts.items()
-                    if attempts and attempts[-1].status is not None}
-        rest = [r for r in runs if r.run_id not in finished]
-        print(f"e2e: {l1_end}; restart {restart} of L1 for {len(rest)} unfinished run(s)", flush=True)
+        lost = lost_run(latest, latest_runs)
+        if lost is not None:
+            losses[lost] = losses.get(lost, 0) + 1
+        rest = restart_runs(runs, transcript, lost, losses)
+        if not rest:
+            break
+        print(f"e2e: {l1_end}; restart {restart} of L1 for {len(rest)} unfinished run(s)"
+              + (f" ({lost} last: L1 stopped during it)" if lost in {r.run_id for r in rest}
+                 else ""), flush=True)
         log.write(f"# L1 restart {restart}: {l1_end}\n")
         again, again_end, again_seconds = nested.run(
             art, ember, rest, qemu, global_timeout, log, on_line,
@@ -209,6 +240,11 @@ def _run_nested(args, art, ember, runs, qemu, bench, vm_qemu, log):
         transcript.l1_errors += again.l1_errors
         transcript.done = again.done
         l1_end = f"{l1_end}; restart {restart}: {again_end}"
+        latest, latest_runs = again, rest
+    given_up = sorted(rid for rid, n in losses.items() if n >= L1_LOSSES_PER_RUN)
+    if given_up:
+        l1_end += (f"; L1 stopped {L1_LOSSES_PER_RUN} times during {', '.join(given_up)}: "
+                   "not tried again")
     if transcript.l1_errors:
         l1_end += "; L1: " + "; ".join(transcript.l1_errors)
     return transcript, l1_end

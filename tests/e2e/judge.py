@@ -41,7 +41,10 @@ def judge_scenario(scenario: Scenario, attempts: List[Attempt], retried: bool,
     result["stderr_tail"] = [line for _, line in last.stderr[-TAIL_LINES:]]
     problems = []
     if last.status is None:
-        result["detail"] = f"did not finish: {why_missing}"
+        progress = last.last_live()
+        where = (f" (its last progress line: {_short(progress, 120)!r})" if progress is not None
+                 else "")
+        result["detail"] = f"did not finish{where}: {why_missing}"
         return result
     if last.timed_out:
         problems.append(f"timed out after {last.timeout_s:.0f} s"

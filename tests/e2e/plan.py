@@ -119,6 +119,11 @@ def script_env(run: VmRun, paths: ScriptPaths, scratch: str, mode: str,
            "E2E_TOOLS": paths.tools, "VSOCK_ECHO": f"{paths.tools}/vsock-echo",
            "L1_SCRIPTS": paths.scripts, "BOOT_ARGS": run.boot_args,
            "E2E_VCPUS": str(run.vcpus), "E2E_MEM_MIB": str(run.mem_mib), "SCRATCH": scratch}
+    if mode == "nested":
+        # l1_say also writes its line straight to L1's console (E2E-LIVE): the run's output
+        # reaches the host only when the run ends, and if L1 itself stops during the run the
+        # live lines are all that tells how far it got.
+        env["E2E_LIVE"] = "/dev/console"
     env.update(tools)
     env.update(dict(run.l1_env))
     return env

@@ -9,6 +9,8 @@ The L1 /init writes everything over L1's serial console, one record per line:
   E2E-ERR <id> <epoch> <line>                     one line of the VMM's stderr (ember's log)
   E2E-END <id> attempt=<n> status=<s> seconds=<x> t=<epoch>
   E2E-RETRY <id> reason=timeout                   the attempt timed out; it runs once more
+  E2E-LIVE <id> <text>                            a scripted run's progress, written at once
+                                                  (its E2E-L1S lines come again in its OUT)
   E2E-L1-DONE                                     every run is over; L1 powers off next
 
 <epoch> stamps come from busybox `ts '%.s'` in L1 (microseconds), taken when the line was read
@@ -30,6 +32,7 @@ _BEGIN = re.compile(r"^E2E-BEGIN (\S+) attempt=(\d+) t=([\d.]+)\s*$")
 _OUT = re.compile(r"^E2E-(OUT|ERR) (\S+) ([\d.]+) ?(.*)$")
 _END = re.compile(r"^E2E-END (\S+) attempt=(\d+) status=(\d+) seconds=([\d.]+) t=([\d.]+)\s*$")
 _RETRY = re.compile(r"^E2E-RETRY (\S+) reason=(\S+)")
+_LIVE = re.compile(r"^E2E-LIVE (\S+) ?(.*)$")
 
 
 @dataclass
@@ -44,6 +47,10 @@ class Attempt:
     status: Optional[int] = None      # None: never ended (L1 died or the run was cut off)
     seconds: Optional[float] = None
     timed_out: bool = False
+    live: List[str] = field(default_factory=list)  # E2E-LIVE lines, as they came
+
+    def last_live(self) -> Optional[str]:
+        return self.live[-1] if self.live else None
 
     def first_console_match(self, pattern: str) -> Optional[Tuple[float, str]]:
         regex = re.compile(pattern)
@@ -109,6 +116,10 @@ class Parser:
                 attempt.timed_out = (attempt.status == TIMEOUT_STATUS and
                                      attempt.seconds >= 0.9 * attempt.timeout_s)
                 return attempt
+        elif m := _LIVE.match(line):
+            attempt = self._open.get(m.group(1))
+            if attempt is not None:
+                attempt.live.append(m.group(2))
         elif m := _RETRY.match(line):
             t.retries[m.group(1)] = m.group(2)
         elif line.startswith("E2E-L1-DONE"):

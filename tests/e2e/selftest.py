@@ -163,6 +163,84 @@ class ParserTest(unittest.TestCase):
         self.assertIsNone(t.attempts["b"][0].status)
 
 
+    def test_live_lines_belong_to_the_open_run(self):
+        text = "\n".join([
+            "E2E-BEGIN net attempt=1 t=100.0",
+            "E2E-LIVE net net ping host-to-guest ok",
+            "E2E-LIVE other not running: ignored",
+            "E2E-L1-TICK",
+        ])
+        t = parse(text, {}).transcript
+        [attempt] = t.attempts["net"]
+        self.assertEqual(attempt.live, ["net ping host-to-guest ok"])
+        self.assertEqual(attempt.last_live(), "net ping host-to-guest ok")
+        self.assertNotIn("other", t.attempts)
+        verdict = judge.judge_scenario(by_name()["net"], [attempt], False, "L1 killed")
+        self.assertEqual(verdict["result"], "FAIL")
+        self.assertEqual(verdict["detail"], "did not finish (its last progress line: "
+                         "'net ping host-to-guest ok'): L1 killed")
+
+
+class RestartTest(unittest.TestCase):
+    """Which runs a fresh L1 takes on after L1 stopped (e2e.restart_runs)."""
+
+    @staticmethod
+    def runs(*names):
+        return [plan.VmRun(n, "ember", "vmlinuz", 1, 64, "console=ttyS0", 30, 0, n)
+                for n in names]
+
+    @staticmethod
+    def transcript(ended, open_run=None):
+        from protocol import Transcript
+        t = Transcript()
+        for name in ended:
+            t.attempts[name] = [attempt_with([], 0)]
+        if open_run:
+            t.attempts[open_run] = [attempt_with([], None, None)]
+        return t
+
+    def test_the_run_l1_stopped_in_goes_last_then_is_given_up(self):
+        import e2e
+        runs = self.runs("a", "b", "c", "d")
+        t = self.transcript(["a"], open_run="b")
+        lost = e2e.lost_run(t, runs)
+        self.assertEqual(lost, "b")
+        losses = {"b": 1}
+        self.assertEqual([r.run_id for r in e2e.restart_runs(runs, t, lost, losses)],
+                         ["c", "d", "b"])
+        losses["b"] = e2e.L1_LOSSES_PER_RUN
+        self.assertEqual([r.run_id for r in e2e.restart_runs(runs, t, lost, losses)], ["c", "d"])
+
+    def test_l1_lost_outside_any_run(self):
+        import e2e
+        runs = self.runs("a", "b")
+        t = self.transcript(["a"])
+        self.assertIsNone(e2e.lost_run(t, runs))
+        self.assertEqual([r.run_id for r in e2e.restart_runs(runs, t, None, {})], ["b"])
+
+    def test_l1_say_writes_the_live_line(self):
+        lib = Path(__file__).resolve().parent / "l1_scripts" / "lib.sh"
+        with tempfile.TemporaryDirectory(prefix="e2e-selftest-live-") as tmp:
+            live = Path(tmp) / "console"
+            for target, expect_file in ((live, True), (Path(tmp) / "no" / "such", False)):
+                out = subprocess.run(
+                    [BUSYBOX, "sh", "-c", f'. "{lib}"; l1_say net eth0 up'],
+                    env={"PATH": "/bin:/usr/bin", "E2E_LIVE": str(target), "E2E_NAME": "net"},
+                    capture_output=True, text=True, timeout=30)
+                self.assertEqual(out.stdout, "E2E-L1S net eth0 up\n")
+                self.assertEqual(out.stderr, "")
+                if expect_file:
+                    self.assertEqual(live.read_text(), "E2E-LIVE net net eth0 up\n")
+
+    def test_live_progress_only_in_nested_mode(self):
+        run = by_name()["net"]
+        [vm_run] = plan.scenario_runs([run], 30)
+        paths = l1.l1_script_paths()
+        self.assertEqual(plan.script_env(vm_run, paths, "/s", "nested", {})["E2E_LIVE"],
+                         "/dev/console")
+        self.assertNotIn("E2E_LIVE", plan.script_env(vm_run, paths, "/s", "direct", {}))
+
+
 def attempt_with(console, status=0, seconds=10.0, timed_out=False):
     a = Attempt("x", 1, 0.0, timeout_s=100)
     a.console = [(1.0 + i, line) for i, line in enumerate(console)]
@@ -231,7 +309,7 @@ class TableAndInitTest(unittest.TestCase):
         runs = plan.scenario_runs(SCENARIOS, 77) + plan.bench_runs(2, 77)
         script = l1.init_script([Path("/x/kvm.ko"), Path("/x/kvm-amd.ko")], runs, None,
                                 {"CURL": "/usr/bin/curl"})
-        self.assertIn("insmod /e2e/modules/kvm-amd.ko npt=1 nested=1", script)
+        self.assertIn("insmod /e2e/modules/kvm-amd.ko npt=1 nested=1 vgif=0", script)
         for run in runs:
             runner = "run_script" if run.l1_script else "run_vm"
             self.assertIn(f"{runner} {run.run_id} {run.retries} {run.timeout_s} ", script)

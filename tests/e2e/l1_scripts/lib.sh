@@ -3,8 +3,13 @@
 # Runs under busybox sh: a bare `ip`, `nc`, ... is busybox's applet even when a tool of the same
 # name is on PATH; the harness's tools are "$CURL", "$IP", "$EMBERCTL", "$QEMU".
 
-# l1_say WORDS...: one fact of the L1 side, on the console the scenario is judged from.
-l1_say() { echo "E2E-L1S $*"; }
+# l1_say WORDS...: one fact of the L1 side, on the console the scenario is judged from; in
+# nested mode also at once on L1's console as "E2E-LIVE <run> <words>" (progress the host sees
+# even if L1 stops before the run ends).
+l1_say() {
+  echo "E2E-L1S $*"
+  if [ -n "${E2E_LIVE-}" ]; then echo "E2E-LIVE ${E2E_NAME-?} $*" > "$E2E_LIVE"; fi 2> /dev/null
+}
 
 # l1_fail WORDS...: says why and ends the script with status 1 (the harness then kills whatever
 # the script left running).
