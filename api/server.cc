@@ -332,6 +332,10 @@ ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target
 
   ApiReply reply;
   auto action = parse_api_request(method, target, body);
+  {
+    std::lock_guard lock(stats_mutex_);
+    count_api_request_received(&stats_, method, target, action.ok() ? &*action : nullptr);
+  }
   if (!action.ok()) {
     log_warn("API request " + std::string(method) + " " + std::string(target) + " refused: " + action.error().message);
     reply = reply_error(action.error().message, kApiBadRequestStatus);
@@ -346,8 +350,8 @@ ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target
 
   const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   std::lock_guard lock(stats_mutex_);
-  count_api_request(&stats_, {method, target, endpoint, action.ok() ? &*action : nullptr, reply.status,
-                              static_cast<uint64_t>(latency.count())});
+  count_api_request_answered(&stats_, {endpoint, action.ok() ? &*action : nullptr, reply.status,
+                                       static_cast<uint64_t>(latency.count())});
   return reply;
 }
 

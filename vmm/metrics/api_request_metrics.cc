@@ -47,18 +47,21 @@ bool uses_deprecated_field(const VmmAction& action) {
 
 }  // namespace
 
-void count_api_request(ApiServerStats* stats, const ApiRequestOutcome& r) {
+void count_api_request_received(ApiServerStats* stats, std::string_view method, std::string_view target,
+                                const VmmAction* action) {
+  ApiResourceStats& res = stats->resources[api_resource_key(method, target)];
+  ++res.requests;
+  if (action == nullptr) ++res.refused;
+  if (action != nullptr && uses_deprecated_field(*action)) ++stats->deprecated_requests;
+}
+
+void count_api_request_answered(ApiServerStats* stats, const ApiRequestOutcome& r) {
   ApiEndpointStats& e = stats->endpoints[std::string(r.endpoint)];
   ++e.requests;
   if (r.status >= 400) ++e.failures;
   e.total_latency_us += r.latency_us;
   e.max_latency_us = std::max(e.max_latency_us, r.latency_us);
-
-  ApiResourceStats& res = stats->resources[api_resource_key(r.method, r.target)];
-  ++res.requests;
-  if (r.action == nullptr) ++res.refused;
   if (r.action == nullptr) return;
-  if (uses_deprecated_field(*r.action)) ++stats->deprecated_requests;
   // Firecracker stores the time only for a request that succeeded.
   if (r.status < 300)
     if (auto name = timed_action_name(*r.action)) stats->latest_latency_us[std::string(*name)] = r.latency_us;

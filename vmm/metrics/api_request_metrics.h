@@ -1,6 +1,8 @@
-// How one API request is counted: the API server (api/server.cc) calls count_api_request() for
-// every request it answered, under the lock of its ApiServerStats, and the metrics read those
-// stats. Here, not in api/, so that what is counted and how it maps to Firecracker's metrics
+// How one API request is counted: the API server (api/server.cc) calls
+// count_api_request_received() once it has parsed a request and count_api_request_answered()
+// once it has its answer, under the lock of its ApiServerStats, and the metrics read those
+// stats. Firecracker counts a request (and a refusal by its parser) at parsing, before the VMM
+// acts on it: so a FlushMetrics request is in the line it writes. Here, not in api/, so that what is counted and how it maps to Firecracker's metrics
 // live next to each other.
 #pragma once
 
@@ -13,16 +15,19 @@
 
 namespace ember {
 
+// `method` as sent ("PUT"), `target` as sent ("/drives/rootfs", or absolute form), `action`
+// what the request parsed into (nullptr when the API refused it).
+void count_api_request_received(ApiServerStats* stats, std::string_view method, std::string_view target,
+                                const VmmAction* action);
+
 struct ApiRequestOutcome {
-  std::string_view method;    // as sent ("PUT")
-  std::string_view target;    // as sent ("/drives/rootfs", or absolute form)
   std::string_view endpoint;  // api_endpoint_name(), or "other"
   const VmmAction* action;    // what the request parsed into; nullptr when the API refused it
   int status;                 // the HTTP status answered
   uint64_t latency_us;        // from the request's arrival to its answer
 };
 
-void count_api_request(ApiServerStats* stats, const ApiRequestOutcome& request);
+void count_api_request_answered(ApiServerStats* stats, const ApiRequestOutcome& request);
 
 // The resource key of a request: "<METHOD> /<first path segment>" ("PUT /drives").
 [[nodiscard]] std::string api_resource_key(std::string_view method, std::string_view target);

@@ -119,7 +119,8 @@ TEST(MetricsLine, ApiRequestsAreCountedPerResourceAndMethodAsFirecrackerDoes) {
   const PutDrive drive{};
   const GetInstanceInfo info{};
   auto count = [&api](std::string_view method, std::string_view target, const VmmAction* action, int status) {
-    count_api_request(&api, {method, target, "x", action, status, 7});
+    count_api_request_received(&api, method, target, action);
+    count_api_request_answered(&api, {"x", action, status, 7});
   };
   VmmAction put_drive = drive;
   VmmAction get_info = info;
@@ -164,10 +165,10 @@ TEST(MetricsLine, LatenciesAreGaugesOfTheLastSuccessfulAction) {
   VmmAction resume = PatchVm{RequestedVmState::kResumed};
   VmmAction diff = CreateSnapshot{};
   std::get<CreateSnapshot>(diff).params.snapshot_type = SnapshotType::kDiff;
-  count_api_request(&api, {"PATCH", "/vm", "PATCH /vm", &pause, 204, 300});
-  count_api_request(&api, {"PATCH", "/vm", "PATCH /vm", &pause, 204, 120});
-  count_api_request(&api, {"PATCH", "/vm", "PATCH /vm", &resume, 400, 999});  // failed: not stored
-  count_api_request(&api, {"PUT", "/snapshot/create", "PUT /snapshot/create", &diff, 204, 5000});
+  count_api_request_answered(&api, {"PATCH /vm", &pause, 204, 300});
+  count_api_request_answered(&api, {"PATCH /vm", &pause, 204, 120});
+  count_api_request_answered(&api, {"PATCH /vm", &resume, 400, 999});  // failed: not stored
+  count_api_request_answered(&api, {"PUT /snapshot/create", &diff, 204, 5000});
   MetricsSnapshot now;
   now.api_server = api;
   now.vmm_latency_us["vmm_pause_vm"] = 80;
