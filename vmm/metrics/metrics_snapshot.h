@@ -18,7 +18,7 @@ struct MetricsSnapshot {
   std::optional<VmCounters> vm;              // nullopt: not started yet
   MetricsSinkCounters sink;
   // Gauges.
-  uint64_t uptime_ms = 0;                    // since the process started
+  uint64_t uptime_ms = 0;                    // since the process started (not in Firecracker's line)
   uint64_t process_startup_time_us = 0;      // process start to API socket ready; 0 without one
   uint64_t process_startup_time_cpu_us = 0;  // CPU time the process used by then
   // Firecracker's VMM-level latencies_us ("vmm_pause_vm", ...): the last action of each kind
