@@ -32,6 +32,7 @@
 
 #include "api/request_parser.h"
 #include "api/response.h"
+#include "vmm/metrics/api_request_metrics.h"
 #include "vmm/seccomp/thread_filters.h"
 #include "base/check.h"
 #include "base/log.h"
@@ -331,6 +332,10 @@ ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target
 
   ApiReply reply;
   auto action = parse_api_request(method, target, body);
+  {
+    std::lock_guard lock(stats_mutex_);
+    count_api_request_received(&stats_, method, target, action.ok() ? &*action : nullptr);
+  }
   if (!action.ok()) {
     log_warn("API request " + std::string(method) + " " + std::string(target) + " refused: " + action.error().message);
     reply = reply_error(action.error().message, kApiBadRequestStatus);
@@ -344,13 +349,9 @@ ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target
   }
 
   const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-  const uint64_t us = static_cast<uint64_t>(latency.count());
   std::lock_guard lock(stats_mutex_);
-  ApiEndpointStats& s = stats_.endpoints[endpoint];
-  ++s.requests;
-  if (reply.status >= 400) ++s.failures;
-  s.total_latency_us += us;
-  s.max_latency_us = std::max(s.max_latency_us, us);
+  count_api_request_answered(&stats_, {endpoint, action.ok() ? &*action : nullptr, reply.status,
+                                       static_cast<uint64_t>(latency.count())});
   return reply;
 }
 

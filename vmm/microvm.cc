@@ -9,6 +9,7 @@
 
 #include "snapshot/state_file.h"
 #include "vmm/device_configs.h"
+#include "vmm/irq_eventfd.h"
 #include "vmm/snapshot/microvm_state.h"
 
 namespace ember {
@@ -77,6 +78,9 @@ VmCounters MicroVm::counters() const {
   for (const auto& [id, block] : parts_->blocks) c.blocks[id] = block->counters();
   for (const auto& [id, net] : parts_->nets) c.nets[id] = net->counters();
   if (parts_->vsock) c.vsock = parts_->vsock->counters();
+  if (parts_->serial) c.uart = parts_->serial->counters();
+  if (parts_->i8042) c.i8042 = parts_->i8042->counters();
+  c.interrupt_triggers = IrqEventFd::total_triggers();
   return c;
 }
 
@@ -131,7 +135,9 @@ void MicroVm::pause() {
   for (auto& v : parts_->vcpus) v->pause();
   // A guest with kvmclock learns it was stopped, so its soft-lockup watchdog does not fire
   // on resume; a vCPU that never ran or a guest without kvmclock refuses, harmlessly.
-  for (auto& v : parts_->vcpus) (void)v->fd().kvmclock_ctrl();
+  // Firecracker counts the refusals (vcpu.kvmclock_ctrl_fails); so does ember.
+  for (auto& v : parts_->vcpus)
+    if (!v->fd().kvmclock_ctrl()) v->count_kvmclock_ctrl_failure();
   paused_ = true;
 }
 

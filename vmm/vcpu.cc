@@ -1,6 +1,7 @@
 #include "vmm/vcpu.h"
 
 #include <csignal>
+#include <ctime>
 #include <cstring>
 #include <string>
 
@@ -16,7 +17,25 @@ void on_kick(int) {}
 // Only the vCPU's own thread bumps its counters; readers take relaxed snapshots.
 void bump(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
+uint64_t monotonic_us() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
+
 }  // namespace
+
+void Vcpu::AtomicLatency::record(uint64_t us) {
+  const uint64_t min = min_us.load(std::memory_order_relaxed);
+  if (min == 0 || us < min) min_us.store(us, std::memory_order_relaxed);
+  if (us > max_us.load(std::memory_order_relaxed)) max_us.store(us, std::memory_order_relaxed);
+  sum_us.fetch_add(us, std::memory_order_relaxed);
+}
+
+LatencyAgg Vcpu::AtomicLatency::get() const {
+  return {min_us.load(std::memory_order_relaxed), max_us.load(std::memory_order_relaxed),
+          sum_us.load(std::memory_order_relaxed)};
+}
 
 Vcpu::Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit)
     : fd_(std::move(fd)), pio_(pio), mmio_(mmio), exit_(exit) {}
@@ -138,6 +157,11 @@ VcpuExitCounters Vcpu::exit_counters() const {
   out.fail_entry = get(exits_.fail_entry);
   out.other = get(exits_.other);
   out.failures = get(exits_.failures);
+  out.kvmclock_ctrl_fails = get(exits_.kvmclock_ctrl_fails);
+  out.io_in_agg = exits_.io_in_agg.get();
+  out.io_out_agg = exits_.io_out_agg.get();
+  out.mmio_read_agg = exits_.mmio_read_agg.get();
+  out.mmio_write_agg = exits_.mmio_write_agg.get();
   return out;
 }
 
@@ -171,21 +195,34 @@ bool Vcpu::handle_exit() {
   kvm_run* run = fd_.run_area();
   const std::string who = "vCPU " + std::to_string(fd_.id());
   switch (run->exit_reason) {
-    case KVM_EXIT_IO:
-      bump(run->io.direction == KVM_EXIT_IO_OUT ? exits_.io_out : exits_.io_in);
+    case KVM_EXIT_IO: {
+      // Firecracker's exit_*_agg: the time the bus took to handle the exit.
+      const bool out = run->io.direction == KVM_EXIT_IO_OUT;
+      const uint64_t start = monotonic_us();
       handle_io(run);
+      (out ? exits_.io_out_agg : exits_.io_in_agg).record(monotonic_us() - start);
+      bump(out ? exits_.io_out : exits_.io_in);
       return true;
-    case KVM_EXIT_MMIO:
-      bump(run->mmio.is_write ? exits_.mmio_write : exits_.mmio_read);
+    }
+    case KVM_EXIT_MMIO: {
+      const bool write = run->mmio.is_write != 0;
+      const uint64_t start = monotonic_us();
       handle_mmio(run);
+      (write ? exits_.mmio_write_agg : exits_.mmio_read_agg).record(monotonic_us() - start);
+      bump(write ? exits_.mmio_write : exits_.mmio_read);
       return true;
+    }
+    // From here on, as Firecracker counts vcpu.failures: every exit but port and MMIO accesses
+    // and a reset/shutdown system event is one the VMM did not expect.
     case KVM_EXIT_HLT:
       bump(exits_.hlt);
+      bump(exits_.failures);
       // Only without an in-kernel LAPIC; ours has one, so this is a vCPU that halted for good.
       exit_.report(kExitOk, who + " halted");
       return false;
     case KVM_EXIT_SHUTDOWN: {
       bump(exits_.shutdown);
+      bump(exits_.failures);
       auto regs = fd_.get_regs();
       exit_.report(kExitGuestFault, who + ": the guest triple-faulted (KVM_EXIT_SHUTDOWN) at rip " +
                                         (regs ? to_hex(regs->rip) : std::string("?")));
@@ -197,8 +234,10 @@ bool Vcpu::handle_exit() {
         exit_.report(kExitOk, "guest requested a reset");
       else if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN)
         exit_.report(kExitOk, "guest requested shutdown");
-      else
+      else {
+        bump(exits_.failures);
         exit_.report(kExitGuestFault, who + ": system event " + std::to_string(run->system_event.type));
+      }
       return false;
     case KVM_EXIT_FAIL_ENTRY:
       bump(exits_.fail_entry);

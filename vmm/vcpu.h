@@ -39,12 +39,23 @@ class Vcpu {
   // This vCPU's exits so far; any thread (relaxed atomic reads, so a copy taken while the
   // vCPU runs may be a few exits behind).
   [[nodiscard]] VcpuExitCounters exit_counters() const;
+  // A KVM_KVMCLOCK_CTRL for this vCPU failed (the VMM thread calls it at a pause).
+  void count_kvmclock_ctrl_failure() { exits_.kvmclock_ctrl_fails.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  // Bumped only by the vCPU's own thread; read by the metrics writer.
+  // Written only by the vCPU's own thread (min and max are plain stores for that reason); read
+  // by the metrics writer.
+  struct AtomicLatency {
+    std::atomic<uint64_t> min_us{0}, max_us{0}, sum_us{0};
+    void record(uint64_t us);
+    [[nodiscard]] LatencyAgg get() const;
+  };
+  // Bumped only by the vCPU's own thread (kvmclock_ctrl_fails: by the VMM thread); read by the
+  // metrics writer.
   struct ExitCounters {
     std::atomic<uint64_t> io_in{0}, io_out{0}, mmio_read{0}, mmio_write{0}, hlt{0}, shutdown{0},
-        system_event{0}, internal_error{0}, fail_entry{0}, other{0}, failures{0};
+        system_event{0}, internal_error{0}, fail_entry{0}, other{0}, failures{0}, kvmclock_ctrl_fails{0};
+    AtomicLatency io_in_agg, io_out_agg, mmio_read_agg, mmio_write_agg;
   };
 
   void run_loop();

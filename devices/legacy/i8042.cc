@@ -93,11 +93,16 @@ void I8042::read(uint64_t offset, std::span<uint8_t> data) {
       data[0] = status();
     }
   }
+  // Firecracker counts the byte-wide reads of its two ports and misses for the rest.
+  const bool known = data.size() == 1 && (offset == kDataOffset || offset == kStatusCommandOffset);
+  counters_.add(known ? &I8042Counters::read_count : &I8042Counters::missed_read_count);
   run_effects(fx);
 }
 
 void I8042::write(uint64_t offset, std::span<const uint8_t> data) {
   if (data.empty()) return;
+  const bool known = data.size() == 1 && (offset == kDataOffset || offset == kStatusCommandOffset);
+  counters_.add(known ? &I8042Counters::write_count : &I8042Counters::missed_write_count);
   Effects fx;
   {
     std::lock_guard<std::mutex> guard(lock_);
@@ -274,6 +279,7 @@ void I8042::keyboard_command(uint8_t command) {
 
 void I8042::run_effects(const Effects& fx) {
   if (fx.trigger_irq) irq_->trigger();
+  if (fx.reset) counters_.add(&I8042Counters::reset_count);
   if (fx.reset && reset_) reset_();
 }
 

@@ -20,6 +20,8 @@
 #include <span>
 
 #include "devices/bus_device.h"
+#include "devices/legacy/legacy_counters.h"
+#include "devices/virtio/atomic_counters.h"
 #include "base/result.h"
 #include "base/ring_buffer.h"
 
@@ -55,6 +57,8 @@ class I8042 final : public BusDevice {
   // buffer has no room for all four bytes.
   [[nodiscard]] Result<void> trigger_ctrl_alt_del();
 
+  // Totals since the device was created, for metrics; any thread.
+  [[nodiscard]] I8042Counters counters() const { return counters_.snapshot(); }
   [[nodiscard]] State save_state() const;
   [[nodiscard]] Result<void> restore_state(const State& state);
 
@@ -86,6 +90,7 @@ class I8042 final : public BusDevice {
   bool last_was_command_ = false;
   uint8_t pending_command_ = 0;
   RingBuffer<uint8_t, kOutputCapacity> output_;
+  AtomicCounters<I8042Counters> counters_;
 };
 
 }  // namespace ember

@@ -86,6 +86,7 @@ Serial::Serial(std::shared_ptr<IrqLine> irq, std::shared_ptr<OutputSink> output,
 void Serial::read(uint64_t offset, std::span<uint8_t> data) {
   if (data.empty()) return;
   std::fill(data.begin(), data.end(), uint8_t{0});
+  if (data.size() != 1) counters_.add(&SerialCounters::missed_read_count);
   Effects fx;
   {
     std::lock_guard<std::mutex> guard(lock_);
@@ -96,6 +97,7 @@ void Serial::read(uint64_t offset, std::span<uint8_t> data) {
 
 void Serial::write(uint64_t offset, std::span<const uint8_t> data) {
   if (data.empty()) return;
+  if (data.size() != 1) counters_.add(&SerialCounters::missed_write_count);
   Effects fx;
   {
     std::lock_guard<std::mutex> guard(lock_);
@@ -176,6 +178,7 @@ uint8_t Serial::read_register(uint64_t offset, Effects& fx) {
       if (dlab()) return divisor_low_;
       if (rx_fifo_.empty()) return 0;
       uint8_t byte = rx_fifo_.pop();
+      counters_.add(&SerialCounters::read_count);
       fx.input_drained = rx_fifo_.empty();
       return byte;
     }
@@ -224,6 +227,7 @@ void Serial::write_register(uint64_t offset, uint8_t value, Effects& fx) {
       } else {
         fx.has_output = true;
         fx.output = value;
+        counters_.add(&SerialCounters::write_count);
       }
       // The byte left THR at once, so THR is empty again: a fresh THR-empty interrupt.
       thr_empty_pending_ = true;

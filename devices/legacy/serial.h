@@ -22,6 +22,8 @@
 #include <span>
 
 #include "devices/bus_device.h"
+#include "devices/legacy/legacy_counters.h"
+#include "devices/virtio/atomic_counters.h"
 #include "devices/legacy/output_sink.h"
 #include "base/result.h"
 #include "base/ring_buffer.h"
@@ -68,6 +70,8 @@ class Serial final : public BusDevice {
   // Free room in the receive FIFO right now.
   [[nodiscard]] size_t rx_free() const;
 
+  // Totals since the device was created, for metrics; any thread.
+  [[nodiscard]] SerialCounters counters() const { return counters_.snapshot(); }
   [[nodiscard]] State save_state() const;
   // Fails, leaving the device unchanged, when the state is not one this device can hold.
   [[nodiscard]] Result<void> restore_state(const State& state);
@@ -108,6 +112,7 @@ class Serial final : public BusDevice {
   bool overrun_;
   bool thr_empty_pending_;
   RingBuffer<uint8_t, kRxFifoCapacity> rx_fifo_;
+  AtomicCounters<SerialCounters> counters_;
 };
 
 }  // namespace ember

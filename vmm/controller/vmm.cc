@@ -10,6 +10,7 @@
 
 #include "base/errno_error.h"
 #include "base/log.h"
+#include "vmm/metrics/api_request_metrics.h"
 
 namespace ember {
 
@@ -36,6 +37,7 @@ Result<std::unique_ptr<Vmm>> Vmm::create(const VmmOptions& options, std::unique_
     signalfd_siginfo info{};
     if (::read(self->signal_fd_.get(), &info, sizeof info) != sizeof info) return;
     const int sig = static_cast<int>(info.ssi_signo);
+    self->metrics_->count_signal(sig);
     self->exit_->report(128 + sig, std::string("stopped by signal ") + sigabbrev_np(sig));
   }));
   TRY(vmm->loop_->add(vmm->queue_->fd(), EPOLLIN, [self](uint32_t) {
@@ -55,6 +57,17 @@ Result<std::unique_ptr<Vmm>> Vmm::create(const VmmOptions& options, std::unique_
   vmm->metrics_ = std::make_unique<Metrics>(*vmm->loop_, std::move(sources), options.start_time);
   vmm->controller_ = std::make_unique<Controller>(options, *vmm->loop_, *vmm->exit_, *vmm->metrics_, *vmm->factory_);
   return vmm;
+}
+
+ActionResult Vmm::handle(const VmmAction& action) {
+  const auto name = timed_action_name(action);
+  const auto started = std::chrono::steady_clock::now();
+  ActionResult result = controller_->handle(action);
+  // As Firecracker: the VMM's time for a pause, resume, snapshot create or load that succeeded.
+  if (name && result.ok())
+    metrics_->record_vmm_latency("vmm_" + std::string(*name), std::chrono::duration_cast<std::chrono::microseconds>(
+                                                                   std::chrono::steady_clock::now() - started));
+  return result;
 }
 
 void Vmm::attach_api_stats(std::function<ApiServerStats()> stats) {

@@ -16,9 +16,25 @@ struct ApiEndpointStats {
   uint64_t max_latency_us = 0;
 };
 
+// Firecracker's per-resource request counts (its get/put/patch_api_requests groups): requests to
+// one resource with one method, and of those the ones the API refused before they reached the
+// VMM (Firecracker counts *_fails when it cannot parse the request).
+struct ApiResourceStats {
+  uint64_t requests = 0;
+  uint64_t refused = 0;
+};
+
 struct ApiServerStats {
   // Requests that matched no endpoint are counted under "other".
   std::map<std::string, ApiEndpointStats> endpoints;
+  // Keyed "<METHOD> /<first path segment>" ("PUT /drives", "GET /"), also for the resources
+  // ember does not serve ("PUT /mmds"), so that Firecracker's counters see them.
+  std::map<std::string, ApiResourceStats> resources;
+  // Requests that used a deprecated field (Firecracker's deprecated_api.deprecated_http_api_calls).
+  uint64_t deprecated_requests = 0;
+  // Firecracker's API-level latencies_us: the last request of each kind that succeeded, from
+  // its arrival to its answer. Keyed by Firecracker's name: "pause_vm", "full_create_snapshot"...
+  std::map<std::string, uint64_t> latest_latency_us;
   uint64_t connections_accepted = 0;
   uint64_t connections_refused = 0;  // over max_connections
   uint64_t bad_http = 0;             // malformed or over a limit: answered and closed

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 
 #include "vmm/metrics/metrics_report.h"
 #include "base/errno_error.h"
@@ -62,6 +63,15 @@ void Metrics::set_startup_time(std::chrono::microseconds wall, std::chrono::micr
   startup_cpu_us_ = static_cast<uint64_t>(std::max<int64_t>(0, cpu.count()));
 }
 
+void Metrics::record_vmm_latency(const std::string& name, std::chrono::microseconds took) {
+  vmm_latency_us_[name] = static_cast<uint64_t>(std::max<int64_t>(0, took.count()));
+}
+
+void Metrics::count_signal(int signal) {
+  // A store, not a count: Firecracker keeps its deadly signals at 0 or 1.
+  if (signal == SIGHUP) sighup_ = 1;
+}
+
 MetricsSnapshot Metrics::snapshot() const {
   MetricsSnapshot s;
   if (sources_.api_server) s.api_server = sources_.api_server();
@@ -71,6 +81,8 @@ MetricsSnapshot Metrics::snapshot() const {
   s.uptime_ms = static_cast<uint64_t>(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(up).count()));
   s.process_startup_time_us = startup_wall_us_;
   s.process_startup_time_cpu_us = startup_cpu_us_;
+  s.vmm_latency_us = vmm_latency_us_;
+  s.sighup = sighup_;
   return s;
 }
 

@@ -15,7 +15,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
+#include <string>
 
 #include "config/models.h"
 #include "base/event_loop.h"
@@ -51,6 +53,10 @@ class Metrics {
   // The api_server group's start-up gauges: from the process's start to the API socket
   // being ready, in wall-clock time and in the process's CPU time.
   void set_startup_time(std::chrono::microseconds wall, std::chrono::microseconds cpu);
+  // Firecracker's VMM-level latencies_us: `name` is "vmm_pause_vm", "vmm_load_snapshot", ...
+  void record_vmm_latency(const std::string& name, std::chrono::microseconds took);
+  // A termination signal arrived (Firecracker's signals group; only SIGHUP is counted there).
+  void count_signal(int signal);
 
   // Writes one line now. Without a configuration it writes nothing and succeeds (as
   // Firecracker's FlushMetrics does). Fails, saying why, when the line was dropped or the
@@ -73,6 +79,8 @@ class Metrics {
   MetricsSnapshot previous_;  // of the last line written
   uint64_t startup_wall_us_ = 0;
   uint64_t startup_cpu_us_ = 0;
+  std::map<std::string, uint64_t> vmm_latency_us_;
+  uint64_t sighup_ = 0;
   bool failing_ = false;      // the periodic flush is failing (logged once until it recovers)
 };
 

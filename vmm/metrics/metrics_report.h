@@ -1,22 +1,16 @@
-// The metrics line: one JSON object (no newline), its keys in this order:
-//
-//   utc_timestamp_ms   wall clock at the flush, in ms since the Unix epoch
-//   api_server         requests per endpoint ("PUT /drives/{drive_id}") with failures and
-//                      latencies, connections, malformed requests, process start-up time
-//   block, net         every drive / network interface added up
-//   block_<drive_id>   one per drive, net_<iface_id> one per network interface
-//   vsock              the vsock device (zeros without one)
-//   vcpu               KVM exits by reason, summed over vCPUs
-//   vmm                uptime
-//   logger             metrics lines dropped (sink full) and failed writes
+// The metrics line: one JSON object (no newline) with Firecracker v1.16.1's schema, groups in
+// Firecracker's order: utc_timestamp_ms (wall clock at the flush, ms since the Unix epoch),
+// api_server, balloon, block_<drive_id>... and block (their sum), deprecated_api,
+// get_api_requests, i8042, uart, latencies_us, logger, mmds, net_<iface_id>... and net,
+// patch_api_requests, put_api_requests, seccomp, vcpu, vmm, signals, vsock, entropy, pmem,
+// interrupts, memory_hotplug. Every key Firecracker writes is there, and no other: the groups
+// of devices ember lacks and the fields it cannot measure are 0 (metrics_report.cc says why,
+// key by key); vmm/metrics/README.md maps each key to what ember counts.
 //
 // Counters are deltas: what happened since `previous` (the snapshot of the last line that was
-// written), as Firecracker reports them. Gauges are values now: utc_timestamp_ms,
-// process_startup_time_us, process_startup_time_cpu_us, the endpoints' latency_max_us (the
-// largest since start), vsock.active_connections and vmm.uptime_ms. Units are in the names:
-// `_us`, `_ms`, `_bytes` (bytes), anything else is a count. The groups and keys are always
-// there (zeros before InstanceStart), except the per-device groups, which appear with their
-// devices, and api_server's endpoints, which appear with their first request.
+// written), as Firecracker's SharedIncMetric. Gauges (Firecracker's SharedStoreMetric) are
+// values now: api_server's start-up times, latencies_us, the min_us/max_us of latency
+// aggregates, seccomp.num_faults, vmm.panic_count and the signals but sigpipe.
 #pragma once
 
 #include <cstdint>

@@ -127,6 +127,7 @@ void VirtioBlock::read_config(uint64_t offset, std::span<uint8_t> data) const {
 
 void VirtioBlock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
   std::lock_guard<std::mutex> guard(lock_);
+  counters_.add(&VirtioBlockCounters::config_writes);
   // The only writable field, writeback, needs VIRTIO_BLK_F_CONFIG_WCE, which is not offered.
   log_problem("driver wrote the read-only config space at offset " + std::to_string(offset));
 }
@@ -173,6 +174,7 @@ void VirtioBlock::quiesce() {
 Result<void> VirtioBlock::serve_queue(uint16_t index) {
   std::lock_guard<std::mutex> guard(lock_);
   if (index != 0) return make_error("virtio-block has no queue " + std::to_string(index));
+  counters_.add(&VirtioBlockCounters::queue_notifications);
   bool used = false;
   TRY(process_requests(&used));
   activation_.notify_used(0, used);
@@ -186,6 +188,7 @@ Result<void> VirtioBlock::serve_event(uint32_t event_id) {
     case kCompletionEvent: TRY(complete_finished(&used)); break;
     case kRateLimiterEvent:
       if (limiter_ == nullptr) return {};
+      counters_.add(&VirtioBlockCounters::limiter_events);
       limiter_->on_timer_event();
       TRY(process_requests(&used));
       break;
@@ -202,6 +205,7 @@ Result<void> VirtioBlock::process_requests(bool* used) {
   for (uint32_t n = 0; n < queue().size(); ++n) {
     if (!held_) {
       ASSIGN_OR_RETURN(const bool popped, queue().pop(&chain_));
+      if (!popped && n == 0) counters_.add(&VirtioBlockCounters::no_avail_buffer);
       if (!popped) break;
       parse_block_request(activation_.mem(), chain_, disk_info_, &request_);
     }
@@ -228,6 +232,7 @@ bool VirtioBlock::admit() {
 Result<void> VirtioBlock::handle_request(bool* used) {
   const BlockRequest& r = request_;
   if (r.status != kStatusOk) {
+    if (r.status == kStatusIoErr) counters_.add(&VirtioBlockCounters::invalid_requests);
     log_problem(r.problem);
     count_status(r.type, r.status, 0);
     *used = true;
@@ -280,6 +285,7 @@ Result<void> VirtioBlock::submit(BlockOp op, bool* used) {
   auto started = engine_->submit(io);
   if (!started) {
     slot.busy = false;
+    counters_.add(&VirtioBlockCounters::execute_errors);
     log_problem("block engine refused a request: " + started.error().message);
     count_status(r.type, kStatusIoErr, 0);
     *used = true;
@@ -297,8 +303,10 @@ Result<void> VirtioBlock::complete_finished(bool* used) {
     InFlight& slot = in_flight_[c.user_data];
     slot.busy = false;
     const uint8_t status = c.result == 0 ? kStatusOk : kStatusIoErr;
-    if (c.result != 0)
+    if (c.result != 0) {
+      counters_.add(&VirtioBlockCounters::execute_errors);
       log_problem("block I/O on " + disk_.path() + " failed: " + std::strerror(-c.result));
+    }
     count_status(slot.type, status, slot.data_len);
     const uint64_t written = slot.type == kTypeIn && status == kStatusOk ? slot.data_len : 0;
     TRY(finish(static_cast<uint16_t>(c.user_data), true, slot.status_addr, status, written));
@@ -368,7 +376,10 @@ std::optional<RateLimiterLimits> VirtioBlock::rate_limits() const {
 
 Result<void> VirtioBlock::update_backing_file(const std::string& path) {
   std::lock_guard<std::mutex> guard(lock_);
-  ASSIGN_OR_RETURN(RawDiskFile disk, RawDiskFile::open(path, read_only_));
+  counters_.add(&VirtioBlockCounters::updates);
+  auto opened = RawDiskFile::open(path, read_only_);
+  if (!opened) counters_.add(&VirtioBlockCounters::update_errors);
+  ASSIGN_OR_RETURN(RawDiskFile disk, std::move(opened));
   // Requests running on the old file finish there and go back to the driver first.
   engine_->drain();
   if (activation_.active()) {

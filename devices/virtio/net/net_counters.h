@@ -21,6 +21,15 @@ struct VirtioNetCounters {
   uint64_t tx_errors = 0;        // backend write failures (e.g. the kernel refused the header)
   uint64_t tx_rate_limited = 0;  // times the tx limiter held a chain back
   uint64_t queue_errors = 0;     // queue or event processing failed: the driver broke a queue
+  // Added for Firecracker's net metrics (its names in vmm/metrics/README.md).
+  uint64_t rx_read_errors = 0;         // backend reads that failed (of rx_errors)
+  uint64_t tx_malformed = 0;           // transmit chains refused as malformed (of tx_dropped)
+  uint64_t rx_queue_notifications = 0;
+  uint64_t tx_queue_notifications = 0;
+  uint64_t backend_events = 0;         // the backend (tap) became readable
+  uint64_t rx_limiter_events = 0;      // rate limiter timer events
+  uint64_t tx_limiter_events = 0;
+  uint64_t config_writes = 0;          // driver writes to the read-only config space
 };
 
 }  // namespace ember

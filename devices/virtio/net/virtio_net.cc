@@ -168,6 +168,7 @@ void VirtioNet::read_config(uint64_t offset, std::span<uint8_t> data) const {
 void VirtioNet::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
   // §5.1.4.2: the driver must not write these fields (the MAC only through the legacy
   // interface or VIRTIO_NET_F_CTRL_MAC_ADDR, neither offered).
+  counters_.add(&VirtioNetCounters::config_writes);
   log_problem("driver wrote the read-only config space at offset " + std::to_string(offset));
 }
 
@@ -240,20 +241,29 @@ void VirtioNet::reset() {
 }
 
 Result<void> VirtioNet::serve_queue(uint16_t index) {
-  if (index == kRxQueue) return process_rx();  // the driver added receive buffers
-  if (index == kTxQueue) return process_tx();
+  if (index == kRxQueue) {
+    counters_.add(&VirtioNetCounters::rx_queue_notifications);
+    return process_rx();  // the driver added receive buffers
+  }
+  if (index == kTxQueue) {
+    counters_.add(&VirtioNetCounters::tx_queue_notifications);
+    return process_tx();
+  }
   return make_error("virtio-net has no queue " + std::to_string(index));
 }
 
 Result<void> VirtioNet::serve_event(uint32_t event_id) {
   switch (event_id) {
     case kBackendEvent:
+      counters_.add(&VirtioNetCounters::backend_events);
       backend_readable_ = true;
       return process_rx();
     case kRxRateLimiterEvent:
+      counters_.add(&VirtioNetCounters::rx_limiter_events);
       rx_limiter_->on_timer_event();
       return process_rx();
     case kTxRateLimiterEvent:
+      counters_.add(&VirtioNetCounters::tx_limiter_events);
       tx_limiter_->on_timer_event();
       return process_tx();
     default:
@@ -300,6 +310,7 @@ Result<void> VirtioNet::process_tx() {
       if (!problem.empty()) {
         log_problem(problem + "; dropped");
         counters_.add(&VirtioNetCounters::tx_dropped);
+        counters_.add(&VirtioNetCounters::tx_malformed);
         TRY(tx_queue().add_used(tx_chain_.head, 0));
         used = true;
         continue;
@@ -401,6 +412,7 @@ Result<bool> VirtioNet::receive_one(bool* used) {
   }
   if (io.status == FrameIo::Status::kFailed) {
     counters_.add(&VirtioNetCounters::rx_errors);
+    counters_.add(&VirtioNetCounters::rx_read_errors);
     log_problem("reading " + backend_->description() + " failed: " + std::strerror(io.error));
     backend_readable_ = false;
     return false;

@@ -129,6 +129,7 @@ void VirtioVsock::read_config(uint64_t offset, std::span<uint8_t> data) const {
 }
 
 void VirtioVsock::write_config(uint64_t offset, std::span<const uint8_t> /*data*/) {
+  counters_.add(&VirtioVsockCounters::config_writes);
   log_problem("driver wrote the read-only config space at offset " + std::to_string(offset));
 }
 
@@ -178,6 +179,7 @@ void VirtioVsock::reset() {
 Result<void> VirtioVsock::serve_queue(uint16_t index) {
   switch (index) {
     case kRxQueue: {
+      counters_.add(&VirtioVsockCounters::rx_queue_notifications);
       // New rx buffers: owed packets first, then the sockets that stopped reading for want
       // of buffers may read again.
       rx_starved_ = false;
@@ -195,6 +197,7 @@ Result<void> VirtioVsock::serve_queue(uint16_t index) {
       return {};
     }
     case kTxQueue:
+      counters_.add(&VirtioVsockCounters::tx_queue_notifications);
       TRY(process_tx());
       return finish_round();
     case kEventQueue:

@@ -24,6 +24,10 @@ struct VirtioVsockCounters {
   uint64_t bad_packets = 0;          // malformed or out-of-protocol guest packets
   uint64_t transport_resets = 0;     // VIRTIO_VSOCK_EVENT_TRANSPORT_RESET events delivered
   uint64_t queue_errors = 0;         // queue or event processing failed: the driver broke a queue
+  // Added for Firecracker's vsock metrics (its names in vmm/metrics/README.md).
+  uint64_t rx_queue_notifications = 0;
+  uint64_t tx_queue_notifications = 0;
+  uint64_t config_writes = 0;        // driver writes to the read-only config space
 };
 
 }  // namespace ember

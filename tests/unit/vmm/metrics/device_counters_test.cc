@@ -1,5 +1,5 @@
 // The counters the metrics read from a virtio device: a driver that breaks its queue is
-// counted (queue_fails in the metrics line) as well as being asked to reset. virtio-block
+// counted (event_fails in the metrics line) as well as being asked to reset. virtio-block
 // stands for the three devices, which count it the same way.
 #include <fcntl.h>
 #include <unistd.h>
