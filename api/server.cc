@@ -61,8 +61,8 @@ class HttpSession;
 
 class ApiServer::Impl {
  public:
-  Impl(std::string path, ActionHandler& handler, ApiServerLimits limits)
-      : path_(std::move(path)), handler_(handler), limits_(limits) {}
+  Impl(std::string path, ActionHandler& handler, ApiServerLimits limits, std::string thread_name)
+      : path_(std::move(path)), handler_(handler), limits_(limits), thread_name_(std::move(thread_name)) {}
   ~Impl() { stop(); }
 
   Result<void> listen();
@@ -96,6 +96,7 @@ class ApiServer::Impl {
   const std::string path_;
   ActionHandler& handler_;
   const ApiServerLimits limits_;
+  const std::string thread_name_;  // the kernel's name for the server's thread
 
   // Live sessions, touched only on the server's thread (and by ~io_context after the thread
   // ended, which is why the set outlives io_).
@@ -265,7 +266,7 @@ Result<void> ApiServer::Impl::start_thread() {
   thread_ = std::thread([this, confined = std::move(confined)]() mutable {
     log_set_thread_name("api");
     // The kernel's name for the thread (/proc/<pid>/task/<tid>/comm).
-    pthread_setname_np(pthread_self(), "ember_api");
+    pthread_setname_np(pthread_self(), thread_name_.c_str());
     // Confined before it accepts anything.
     auto filter = seccomp::install_thread_filter(seccomp::ThreadKind::kApi);
     const bool serving = filter.ok();
@@ -391,8 +392,8 @@ ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ApiServer::~ApiServer() { stop(); }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string& socket_path, ActionHandler& handler,
-                                                    ApiServerLimits limits) {
-  auto impl = std::make_unique<Impl>(socket_path, handler, limits);
+                                                    ApiServerLimits limits, std::string thread_name) {
+  auto impl = std::make_unique<Impl>(socket_path, handler, limits, std::move(thread_name));
   TRY(impl->listen());
   TRY(impl->start_thread());
   return std::make_unique<ApiServer>(std::move(impl));

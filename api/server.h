@@ -34,9 +34,12 @@ class ApiServer {
   // that already exists (as Firecracker does: remove a stale socket first). `handler` must
   // outlive the server. The server's thread blocks every signal, so process-wide signals reach
   // the VMM's own threads.
+  // `thread_name` is the kernel's name for the server's thread (/proc/<pid>/task/<tid>/comm,
+  // at most 15 characters; Firecracker's is `fc_api`).
   [[nodiscard]] static Result<std::unique_ptr<ApiServer>> start(const std::string& socket_path,
                                                                 ActionHandler& handler,
-                                                                ApiServerLimits limits = {});
+                                                                ApiServerLimits limits = {},
+                                                                std::string thread_name = "ember_api");
   // Stops, joins the thread and removes the socket file.
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;

@@ -6,8 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/config_file.h"
 #include "api/server.h"
@@ -21,7 +24,51 @@
 namespace {
 
 constexpr uint64_t kMaxConfigFileSize = 1 << 20;
-constexpr const char* kDefaultApiSocket = "/run/ember.socket";
+
+// The defaults that differ between ember's own name and Firecracker's. Invoked as `firecracker`
+// (argv[0]'s last component, e.g. a symlink), ember takes Firecracker's, so that a client set up
+// for Firecracker needs nothing else: its default socket (src/firecracker/src/main.rs
+// DEFAULT_API_SOCK_PATH; Kata Containers waits for it inside the jail) and its thread names
+// (`fc_api`, `fc_vcpu <n>`: Kata finds the vCPU threads to pin by these names). The main thread
+// is named after the executable by the kernel already.
+struct Personality {
+  const char* api_socket;
+  const char* api_thread;
+  const char* vcpu_thread_prefix;
+};
+constexpr Personality kEmber{"/run/ember.socket", "ember_api", "ember_vcpu"};
+constexpr Personality kFirecracker{"/run/firecracker.socket", "fc_api", "fc_vcpu "};
+
+const Personality& personality_of(const char* argv0) {
+  const std::string_view path = argv0 != nullptr ? argv0 : "";
+  const size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  return name == "firecracker" ? kFirecracker : kEmber;
+}
+
+// Firecracker's rule for --id (src/utils/src/validators.rs): 1 to 64 characters, each
+// alphanumeric or '-'. The id names the jail and the cgroups too.
+bool valid_instance_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (const char c : id) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-') return false;
+  }
+  return true;
+}
+
+// A decimal unsigned integer, all of it (Firecracker parses these flags as u64/usize).
+std::optional<uint64_t> parse_unsigned(const std::string& text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
 
 // One line on stderr, whatever the log level: the reason ember did not run the VM.
 int fail(const std::string& message) {
@@ -41,6 +88,7 @@ int main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     (void)::setrlimit(RLIMIT_NOFILE, &files);
   }
+  const Personality& personality = personality_of(argc > 0 ? argv[0] : nullptr);
   CLI::App app{"ember: a minimalist KVM microVM monitor", "ember"};
   std::string api_sock;
   std::string config_file;
@@ -52,7 +100,15 @@ int main(int argc, char** argv) {
   bool no_api = false;
   bool boot_timer = false;
   bool no_seccomp = false;
-  app.add_option("--api-sock", api_sock, "Path of the API Unix socket (default /run/ember.socket)");
+  bool show_level = false;
+  bool show_log_origin = false;
+  std::string module;
+  std::string start_time_us;
+  std::string start_time_cpu_us;
+  std::string parent_cpu_time_us;
+  std::string max_payload;
+  app.add_option("--api-sock", api_sock,
+                 std::string("Path of the API Unix socket (default ") + personality.api_socket + ")");
   app.add_option("--config-file", config_file, "Start the microVM from this JSON configuration");
   app.add_flag("--no-api", no_api, "Do not serve the API; needs --config-file");
   app.add_option("--id", id, "MicroVM id shown in logs");
@@ -63,6 +119,16 @@ int main(int argc, char** argv) {
   app.add_option("--seccomp-filter", seccomp_filter,
                  "Install the seccomp filters of this JSON file (Firecracker's shape) instead of the built-in ones");
   app.add_flag("--no-seccomp", no_seccomp, "Install no seccomp filters (for debugging)");
+  app.add_flag("--show-level", show_level, "Show the level in log lines (as PUT /logger's show_level)");
+  app.add_flag("--show-log-origin", show_log_origin, "As PUT /logger's show_log_origin");
+  app.add_option("--module", module, "As PUT /logger's module");
+  // The jailer of Firecracker passes these three; ember checks them and has no use for them.
+  app.add_option("--start-time-us", start_time_us, "When the launcher started, in microseconds (accepted, unused)");
+  app.add_option("--start-time-cpu-us", start_time_cpu_us, "The launcher's CPU time, in microseconds (accepted, unused)");
+  app.add_option("--parent-cpu-time-us", parent_cpu_time_us, "The parent's CPU time, in microseconds (accepted, unused)");
+  app.add_option("--http-api-max-payload-size", max_payload, "Largest API request body, in bytes (default 51200)");
+  // The first word is the program's name, the second "v<semver>": Kata Containers (fc.go) and
+  // other launchers read the version from there, as from Firecracker's "Firecracker v1.16.1".
   app.set_version_flag("--version", std::string("ember v") + EMBER_VERSION);
   try {
     app.parse(argc, argv);
@@ -72,7 +138,18 @@ int main(int argc, char** argv) {
 
   ember::LogLevel max_level;
   if (!ember::parse_log_level(level, &max_level)) return fail("--level: unknown log level '" + level + "'");
-  if (id.empty() || id.size() > 64) return fail("--id must be 1 to 64 characters");
+  if (!valid_instance_id(id)) return fail("--id: '" + id + "' is not 1 to 64 characters, each a letter, a digit or '-'");
+  for (const auto& [flag, value] : {std::pair{"--start-time-us", &start_time_us},
+                                    std::pair{"--start-time-cpu-us", &start_time_cpu_us},
+                                    std::pair{"--parent-cpu-time-us", &parent_cpu_time_us}}) {
+    if (!value->empty() && !parse_unsigned(*value)) return fail(std::string(flag) + ": '" + *value + "' is not an unsigned integer");
+  }
+  ember::ApiServerLimits api_limits;
+  if (!max_payload.empty()) {
+    const auto limit = parse_unsigned(max_payload);
+    if (!limit) return fail("--http-api-max-payload-size: '" + max_payload + "' is not an unsigned integer");
+    api_limits.max_body_bytes = *limit;
+  }
   ember::log_configure(id, max_level);
   ember::UniqueFd log_fd;
   if (!log_path.empty()) {
@@ -95,8 +172,19 @@ int main(int argc, char** argv) {
   options.instance_id = id;
   options.boot_timer = boot_timer;
   options.start_time = start_time;
+  options.vcpu_thread_prefix = personality.vcpu_thread_prefix;
   auto vmm = ember::Vmm::create(options);
   if (!vmm) return fail(vmm.error().message);
+
+  // The same action as PUT /logger with these fields, as Firecracker applies its logger flags.
+  if (show_level || show_log_origin || !module.empty()) {
+    ember::LoggerConfig logger;
+    if (show_level) logger.show_level = true;
+    if (show_log_origin) logger.show_log_origin = true;
+    if (!module.empty()) logger.module = module;
+    auto done = (*vmm)->handle(ember::PutLogger{logger});
+    if (!done) return fail("--show-level/--show-log-origin/--module: " + done.error().message);
+  }
 
   // The same action as PUT /metrics, so a later PUT /metrics (or a config file's "metrics")
   // is refused as a second configuration.
@@ -109,8 +197,8 @@ int main(int argc, char** argv) {
   // which may then create no thread.
   std::unique_ptr<ember::ApiServer> api;
   if (!no_api) {
-    if (api_sock.empty()) api_sock = kDefaultApiSocket;
-    auto server = ember::ApiServer::start(api_sock, (*vmm)->action_handler());
+    if (api_sock.empty()) api_sock = personality.api_socket;
+    auto server = ember::ApiServer::start(api_sock, (*vmm)->action_handler(), api_limits, personality.api_thread);
     if (!server) return fail("--api-sock: " + server.error().message);
     api = std::move(server).value();
     (*vmm)->attach_api_stats([server = api.get()] { return server->stats(); });

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <system_error>
 
 #include "base/errno_error.h"
 #include "base/unique_fd.h"
@@ -46,6 +48,14 @@ Result<void> write_existing_file(const std::string& path, const std::string& tex
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool is_empty_directory(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(path, ec);
+  return !ec && it == std::filesystem::directory_iterator();
 }
 
 Result<std::vector<std::string>> make_directories(const std::string& path, mode_t mode) {

@@ -21,6 +21,9 @@ namespace ember::jailer {
 // True when something (anything, even a dangling symlink) exists at `path`.
 [[nodiscard]] bool path_exists(const std::string& path);
 
+// True when `path` is a directory (not a symlink to one) that holds nothing.
+[[nodiscard]] bool is_empty_directory(const std::string& path);
+
 // Creates `path` and any missing parents, each with `mode` (umask aside). Returns the
 // directories it created, outermost first, so that a caller can undo exactly that; on failure it
 // removes what it had created before returning the error.

@@ -45,6 +45,15 @@ struct Plan {
   std::string proc_self_cgroup;  // before joining: the way back
   std::vector<DeviceNode> devices;
   UniqueFd netns;
+  // The chroot's `dev` and `run` when they existed, empty, before this run (Kata Containers makes
+  // <chroot>/run before it calls the jailer), with their owner and mode for an undo.
+  struct PreparedDirectory {
+    std::string path;
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;
+  };
+  std::vector<PreparedDirectory> prepared_directories;
 };
 
 Result<std::string> real_path(const std::string& path, const std::string& flag) {
@@ -80,7 +89,11 @@ Result<Plan> validate(const JailerArgs& a) {
   Plan plan;
   ASSIGN_OR_RETURN(plan.exec_file, real_path(a.exec_file, "--exec-file"));
   if (auto exec = check_exec_file(plan.exec_file); !exec) return with_context("--exec-file", exec.error());
-  ASSIGN_OR_RETURN(const std::string exec_name, file_name_of(plan.exec_file));
+  // The jail and the copy are named as the caller named the program, not after a symlink's
+  // target: a `firecracker` symlink to ember-static makes <base>/firecracker/<id>/root and execs
+  // /firecracker there (ember then takes Firecracker's defaults), which is where Kata
+  // Containers looks (<base>/<basename of its hypervisor path>/<id>/root/run/firecracker.socket).
+  ASSIGN_OR_RETURN(const std::string exec_name, file_name_of(a.exec_file));
   ASSIGN_OR_RETURN(const std::string base, chroot_base_path(a.chroot_base));
   ASSIGN_OR_RETURN(plan.paths, build_jail_paths(base, exec_name, a.id));
   if (a.netns) {
@@ -106,17 +119,36 @@ Result<Plan> validate(const JailerArgs& a) {
   return plan;
 }
 
+Error earlier_jail(const JailPaths& p, const std::string& trace, const std::string& what) {
+  return make_error("the chroot " + p.chroot_dir + " holds an earlier jail (" + trace + " " + what + "): remove " +
+                    p.instance_dir + " first");
+}
+
 // Traces of an earlier jail in an existing chroot (an operator may prepare the chroot with the
-// kernel and images beforehand, but not reuse a jail).
-Result<void> check_no_earlier_jail(const Plan& plan) {
+// kernel and images beforehand, but not reuse a jail). Empty `dev` and `run` directories are no
+// trace: launchers make them beforehand (Kata Containers creates <chroot>/run, then waits for
+// run/firecracker.socket), and Firecracker's jailer takes existing directories as they are.
+Result<void> check_no_earlier_jail(Plan& plan) {
   const JailPaths& p = plan.paths;
-  for (const std::string& trace : {p.exec_on_host, p.chroot_dir + "/dev", p.chroot_dir + "/run",
-                                   p.chroot_dir + p.pid_file_in_jail, p.chroot_dir + "/old_root"}) {
-    if (path_exists(trace))
-      return make_error("the chroot " + p.chroot_dir + " holds an earlier jail (" + trace + " exists): remove " +
-                        p.instance_dir + " first");
+  for (const std::string& trace : {p.exec_on_host, p.chroot_dir + p.pid_file_in_jail, p.chroot_dir + "/old_root"}) {
+    if (path_exists(trace)) return earlier_jail(p, trace, "exists");
+  }
+  plan.prepared_directories.clear();
+  for (const std::string& dir : {p.chroot_dir + "/dev", p.chroot_dir + "/run"}) {
+    if (!path_exists(dir)) continue;
+    struct stat st {};
+    if (!is_empty_directory(dir) || ::lstat(dir.c_str(), &st) != 0)
+      return earlier_jail(p, dir, "exists and is not an empty directory");
+    plan.prepared_directories.push_back({dir, st.st_uid, st.st_gid, static_cast<mode_t>(st.st_mode & 07777)});
   }
   return check_cgroups_absent(plan.cgroups);
+}
+
+bool was_prepared(const Plan& plan, const std::string& dir) {
+  for (const auto& prepared : plan.prepared_directories) {
+    if (prepared.path == dir) return true;
+  }
+  return false;
 }
 
 bool is_within(const std::string& path, const std::string& dir) {
@@ -154,8 +186,13 @@ Result<void> enter_jail(const JailerArgs& a, const Plan& plan, Rollback* rollbac
   if (::stat(p.chroot_dir.c_str(), &root) != 0) return errno_error("cannot stat " + p.chroot_dir);
   rollback->return_to_mount_namespace(std::move(host_ns));
   rollback->restore_owner(p.chroot_dir, root.st_uid, root.st_gid, root.st_mode & 07777);
-  rollback->remove_tree(p.chroot_dir + "/dev");
-  rollback->remove_tree(p.chroot_dir + "/run");
+  for (const std::string& dir : {p.chroot_dir + "/dev", p.chroot_dir + "/run"}) {
+    if (!was_prepared(plan, dir)) rollback->remove_tree(dir);
+  }
+  for (const auto& prepared : plan.prepared_directories) {
+    rollback->restore_owner(prepared.path, prepared.uid, prepared.gid, prepared.mode);
+    rollback->empty_directory(prepared.path);
+  }
   TRY(pivot_into(p.chroot_dir));
   TRY(populate_jail(plan.devices, a.uid, a.gid));
   // The jailed program owns its root, so that it can make its API socket there.
@@ -231,6 +268,17 @@ int wait_for_child(pid_t child) {
   return kExitSetupFailed;
 }
 
+// `<chroot>/<exec file name>.pid`: the pid of the jailed program as the host sees it. Firecracker's
+// jailer writes it with and without --new-pid-ns, and Kata Containers reads it to find the VMM.
+Result<void> write_pid_file(const Plan& plan, pid_t pid) {
+  const std::string& path = plan.paths.pid_file_in_jail;
+  UniqueFd file(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  const std::string text = std::to_string(pid);
+  if (!file.valid() || ::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return errno_error("cannot write " + plan.paths.chroot_dir + path);
+  return {};
+}
+
 [[noreturn]] void fail_and_exit(Rollback* rollback, int code, const Error& e) {
   report(e.message);
   rollback->undo();
@@ -267,17 +315,12 @@ int wait_for_child(pid_t child) {
     fail_and_exit(rollback, static_cast<unsigned char>(outcome[0]), make_error(outcome.substr(1)));
   }
   // The child runs the target now. Its pid (as the host sees it) goes next to the program.
-  const std::string pid_file = plan.paths.pid_file_in_jail;
-  UniqueFd file(::open(pid_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  const std::string pid = std::to_string(child);
-  if (!file.valid() || ::write(file.get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
-    Error e = errno_error("cannot write " + plan.paths.chroot_dir + pid_file);
+  if (auto written = write_pid_file(plan, child); !written) {
     ::kill(child, SIGKILL);
     while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
     }
-    fail_and_exit(rollback, kExitSetupFailed, e);
+    fail_and_exit(rollback, kExitSetupFailed, written.error());
   }
-  file.reset();
   rollback->dismiss();
   if (a.daemonize) ::_exit(0);
   // Waiting needs no privilege; the child's namespace hides this process from it anyway.
@@ -333,6 +376,9 @@ int run_jailer(const JailerArgs& a) {
   if (a.daemonize) {
     if (auto r = daemonize(dev_null.get()); !r) return fail(kExitSetupFailed, r.error());
   }
+  // The program keeps this process's pid (the exec replaces the jailer).
+  rollback.remove_file(plan->paths.chroot_dir + plan->paths.pid_file_in_jail);
+  if (auto r = write_pid_file(*plan, ::getpid()); !r) return fail(kExitSetupFailed, r.error());
   if (auto r = lock_resource_limits(a.resource_limits); !r) return fail(kExitSetupFailed, r.error());
   // The saved ids stay 0 until execve() replaces them, so that a failed exec can still undo.
   if (auto r = switch_to(a.uid, a.gid, SavedIds::kKeepRootUntilExec); !r) {

@@ -22,6 +22,18 @@ Rollback::~Rollback() { undo(); }
 
 void Rollback::add(std::function<Result<void>()> step) { steps_.push_back(std::move(step)); }
 
+void Rollback::empty_directory(std::string dir) {
+  add([dir = std::move(dir)]() -> Result<void> {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::filesystem::remove_all(it->path(), ec);
+      if (ec) return make_error("cannot remove " + it->path().string() + ": " + ec.message());
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) return make_error("cannot empty " + dir + ": " + ec.message());
+    return {};
+  });
+}
+
 void Rollback::remove_tree(std::string dir) {
   add([dir = std::move(dir)]() -> Result<void> {
     std::error_code ec;

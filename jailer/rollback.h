@@ -31,6 +31,9 @@ class Rollback {
   void remove_if_empty(std::string dir);
   // A file this run created.
   void remove_file(std::string path);
+  // A directory that existed (empty) before this run: what this run put in it is removed, the
+  // directory stays.
+  void empty_directory(std::string dir);
   // A cgroup directory this run created (rmdir: cgroup directories go only that way).
   void remove_cgroup(std::string dir);
   // The process joined a cgroup: before the directories go it moves back, by writing its pid to

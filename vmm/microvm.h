@@ -35,6 +35,8 @@ struct MicroVmParts {
   std::optional<VmFd> vm_fd;
   // The size of a vCPU's XSAVE area on this host (KVM_CAP_XSAVE2), for saving and restoring.
   size_t xsave_size = 4096;
+  // VmOptions::vcpu_thread_prefix, for add_vcpus().
+  std::string vcpu_thread_prefix = "ember_vcpu";
   std::optional<GuestMemory> memory;
   // Before the buses: they hold the transports, which must go before the manager's slots
   // (a device's destructor unwatches its fds through its slot).

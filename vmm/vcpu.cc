@@ -37,8 +37,8 @@ LatencyAgg Vcpu::AtomicLatency::get() const {
           sum_us.load(std::memory_order_relaxed)};
 }
 
-Vcpu::Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit)
-    : fd_(std::move(fd)), pio_(pio), mmio_(mmio), exit_(exit) {}
+Vcpu::Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit, std::string thread_name)
+    : fd_(std::move(fd)), thread_name_(std::move(thread_name)), pio_(pio), mmio_(mmio), exit_(exit) {}
 
 int Vcpu::kick_signal() { return SIGRTMIN; }
 
@@ -115,7 +115,7 @@ void Vcpu::join() {
 void Vcpu::run_loop() {
   log_set_thread_name("vcpu" + std::to_string(fd_.id()));
   // The kernel's name for the thread (/proc/<pid>/task/<tid>/comm; 15 characters at most).
-  pthread_setname_np(pthread_self(), ("ember_vcpu" + std::to_string(fd_.id())).c_str());
+  pthread_setname_np(pthread_self(), thread_name_.c_str());
   // Confined before its first KVM_RUN, that is before any guest-controlled exit is handled.
   const auto confined = seccomp::install_thread_filter(seccomp::ThreadKind::kVcpu);
   if (!confined) exit_.report(kExitError, "vCPU " + std::to_string(fd_.id()) + ": " + confined.error().message);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "vmm/bus.h"
@@ -17,7 +18,9 @@ namespace ember {
 
 class Vcpu {
  public:
-  Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit);
+  // `thread_name` is the kernel's name for the thread (/proc/<pid>/task/<tid>/comm, at most 15
+  // characters): clients find vCPU threads by it (Kata Containers pins `fc_vcpu <n>`).
+  Vcpu(VcpuFd fd, const Bus& pio, const Bus& mmio, ExitSignal& exit, std::string thread_name);
   Vcpu(const Vcpu&) = delete;
   Vcpu& operator=(const Vcpu&) = delete;
   ~Vcpu();  // stops and joins the thread
@@ -68,6 +71,7 @@ class Vcpu {
   void handle_mmio(kvm_run* run);
 
   VcpuFd fd_;
+  const std::string thread_name_;
   const Bus& pio_;
   const Bus& mmio_;
   ExitSignal& exit_;

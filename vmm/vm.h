@@ -24,6 +24,9 @@ struct VmOptions {
   int console_out_fd = 1;
   int console_in_fd = 0;  // -1: no console input
   std::chrono::steady_clock::time_point start_time = std::chrono::steady_clock::now();
+  // vCPU n's thread is named <vcpu_thread_prefix><n> ("fc_vcpu " when ember runs as
+  // firecracker, as Firecracker names them; see ember/main.cc).
+  std::string vcpu_thread_prefix = "ember_vcpu";
 };
 
 class Vm {

@@ -205,6 +205,7 @@ Result<std::unique_ptr<MicroVmParts>> assemble_vm(const VmConfig& config, const 
                                                   const VmOptions& options, EventLoop& loop, ExitSignal& exit,
                                                   int memory_fd) {
   auto parts = std::make_unique<MicroVmParts>();
+  parts->vcpu_thread_prefix = options.vcpu_thread_prefix;
   TRY(setup_kvm(*parts));
   TRY(setup_memory(*parts, plan.memory_regions, memory_fd, config.machine.track_dirty_pages));
   TRY(setup_legacy_devices(*parts, options, exit));
@@ -220,7 +221,8 @@ Result<void> add_vcpus(MicroVmParts& parts, ExitSignal& exit, uint32_t count,
   for (uint32_t i = 0; i < count; ++i) {
     ASSIGN_OR_RETURN(VcpuFd fd, parts.vm_fd->create_vcpu(i));
     TRY(set_up(fd));
-    parts.vcpus.push_back(std::make_unique<Vcpu>(std::move(fd), parts.pio, parts.mmio, exit));
+    std::string name = parts.vcpu_thread_prefix + std::to_string(i);
+    parts.vcpus.push_back(std::make_unique<Vcpu>(std::move(fd), parts.pio, parts.mmio, exit, std::move(name)));
   }
   return {};
 }

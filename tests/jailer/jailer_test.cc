@@ -108,7 +108,7 @@ TEST_F(JailerTest, EmberRunsAsTheUidGidWithoutPrivilegesSeeingOnlyTheJail) {
   EXPECT_EQ(seen_root.st_dev, chroot.st_dev);
   EXPECT_EQ(seen_root.st_ino, chroot.st_ino);
   EXPECT_EQ(list_dir(proc + "/root/"),
-            (std::vector<std::string>{"dev", "ember-static", "run", "ticker.elf", "vm.json"}));
+            (std::vector<std::string>{"dev", "ember-static", "ember-static.pid", "run", "ticker.elf", "vm.json"}));
   EXPECT_FALSE(exists(proc + "/root" + host_file)) << host_file << " is visible in the jail";
   EXPECT_FALSE(exists(proc + "/root/etc")) << "the jail has an /etc";
   std::istringstream mounts(read_text(proc + "/mountinfo"));

@@ -40,6 +40,7 @@ class BackgroundProcess {
   std::string out();
   std::string err();
   void send_signal(int sig);
+  [[nodiscard]] int pid() const { return pid_; }
   // Waits for the exit; on timeout kills it and sets timed_out.
   ProcessResult wait(std::chrono::milliseconds timeout);
 

@@ -69,6 +69,7 @@ VmOptions Controller::vm_options() const {
   opts.console_out_fd = options_.console_out_fd;
   opts.console_in_fd = options_.console_in_fd;
   opts.start_time = options_.start_time;
+  opts.vcpu_thread_prefix = options_.vcpu_thread_prefix;
   return opts;
 }
 

@@ -27,6 +27,7 @@ struct ControllerOptions {
   int console_out_fd = 1;
   int console_in_fd = 0;
   std::chrono::steady_clock::time_point start_time = std::chrono::steady_clock::now();
+  std::string vcpu_thread_prefix = "ember_vcpu";  // VmOptions::vcpu_thread_prefix
 };
 
 class Controller {

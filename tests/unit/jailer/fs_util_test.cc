@@ -50,5 +50,18 @@ TEST(JailerFsUtil, ReadAndWrite) {
   EXPECT_TRUE(path_exists(dir.path() + "/dangling"));
 }
 
+TEST(JailerFsUtil, IsEmptyDirectory) {
+  test::TempDirectory dir;
+  const std::string d = dir.path() + "/d";
+  EXPECT_FALSE(is_empty_directory(d));
+  ASSERT_TRUE(std::filesystem::create_directory(d));
+  EXPECT_TRUE(is_empty_directory(d));
+  std::filesystem::create_directory_symlink(d, dir.path() + "/link");
+  EXPECT_FALSE(is_empty_directory(dir.path() + "/link")) << "a symlink is no prepared directory";
+  std::ofstream(d + "/f") << "x";
+  EXPECT_FALSE(is_empty_directory(d));
+  EXPECT_FALSE(is_empty_directory(d + "/f"));
+}
+
 }  // namespace
 }  // namespace ember::jailer

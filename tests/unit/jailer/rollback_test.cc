@@ -111,5 +111,25 @@ TEST(JailerRollback, RestoresOwnerAndMode) {
   EXPECT_EQ(after.st_uid, before.st_uid);
 }
 
+// A directory the operator prepared (Kata Containers' <chroot>/run): the undo empties it and
+// keeps it.
+TEST(JailerRollback, EmptyDirectoryKeepsThePreparedDirectory) {
+  TempDirectory dir;
+  const std::string run = dir.path() + "/run";
+  ASSERT_TRUE(std::filesystem::create_directories(run + "/sub/deeper"));
+  std::ofstream(run + "/sock") << "x";
+  std::ofstream(run + "/sub/deeper/f") << "y";
+  {
+    Rollback rollback;
+    rollback.empty_directory(run);
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(run));
+  EXPECT_TRUE(std::filesystem::is_empty(run));
+  Rollback missing;
+  missing.empty_directory(dir.path() + "/absent");  // nothing there: no error, nothing made
+  missing.undo();
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/absent"));
+}
+
 }  // namespace
 }  // namespace ember::jailer
