@@ -48,6 +48,9 @@ class ApiServer {
   void stop();
 
   [[nodiscard]] ApiServerStats stats() const;
+  // Requests that used a deprecated field (answered with `Deprecation: true` and a warning):
+  // Firecracker's deprecated_api.deprecated_http_api_calls metric, for the metrics to report.
+  [[nodiscard]] uint64_t deprecated_calls() const;
   [[nodiscard]] const std::string& socket_path() const;
 
   class Impl;
