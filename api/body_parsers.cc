@@ -190,10 +190,12 @@ Result<JsonFields> machine_config_fields(const json& body) {
 Result<MachineConfig> parse_put_machine_config(const json& body) {
   ASSIGN_OR_RETURN(JsonFields f, machine_config_fields(body));
   MachineConfig config;
+  // serde refuses a mistyped value where it meets it and a missing field only at the end of
+  // the object: the values are read before the required ones are asked for.
   ASSIGN_OR_RETURN(std::optional<uint32_t> vcpus, optional_vcpu_count(f));
+  ASSIGN_OR_RETURN(std::optional<uint64_t> mem, optional_mem_size_mib(f));
   if (!vcpus) return f.missing("vcpu_count");
   config.vcpu_count = *vcpus;
-  ASSIGN_OR_RETURN(std::optional<uint64_t> mem, optional_mem_size_mib(f));
   if (!mem) return f.missing("mem_size_mib");
   config.mem_size_mib = *mem;
   ASSIGN_OR_RETURN(std::optional<bool> smt, f.optional_boolean("smt"));

@@ -147,12 +147,12 @@ ActionResult Controller::on(const PutBootSource& a) {
   const BootSourceConfig& b = a.config;
   // Firecracker's BootSourceConfigError texts.
   auto ok = check_access(b.kernel_image_path, R_OK, "Boot source error: The kernel file cannot be opened: ",
-                         " (" + b.kernel_image_path + ")");
+                         " (boot-source.kernel_image_path: " + b.kernel_image_path + ")");
   if (ok && b.initrd_path)
     ok = check_access(*b.initrd_path, R_OK,
                       "Boot source error: The initrd file cannot be opened due to invalid path or invalid "
                       "permissions. ",
-                      " (" + *b.initrd_path + ")");
+                      " (boot-source.initrd_path: " + *b.initrd_path + ")");
   if (ok) draft_.boot_source = b;
   return configured(ok);
 }
@@ -284,7 +284,7 @@ ActionResult Controller::on(const CreateSnapshot& a) {
   if (!paused_)
     return make_error(ErrorKind::kState,
                       "Create snapshot error: Cannot save the microVM state: save/restore unavailable while running "
-                      "(pause the microVM first: PATCH /vm {\"state\": \"Paused\"})");
+                      "(the microVM must be paused first: PATCH /vm {\"state\": \"Paused\"})");
   const auto started_at = std::chrono::steady_clock::now();
   if (auto r = vm_->create_snapshot(a.params); !r) return with_context("Create snapshot error", r.error());
   const auto took = std::chrono::steady_clock::now() - started_at;
