@@ -14,7 +14,8 @@ namespace {
 using json = nlohmann::json;
 
 Result<JsonFields> object_fields(const json& value, std::string where) {
-  if (!value.is_object()) return make_error(where + " must be a JSON object");
+  if (!value.is_object())
+    return deserialize_error("invalid type: " + serde_unexpected(value) + ", expected a map (" + where + ")");
   return JsonFields(value, std::move(where));
 }
 
@@ -41,13 +42,16 @@ Result<std::optional<E>> optional_enum(const JsonFields& f, std::string_view key
                                        const EnumName<E> (&names)[N], Case match = Case::kSensitive) {
   ASSIGN_OR_RETURN(std::optional<std::string> text, f.optional_string(key));
   if (!text) return std::optional<E>();
-  std::string choices;
+  std::vector<std::string_view> choices;
   for (const EnumName<E>& n : names) {
     const bool same = match == Case::kSensitive ? n.name == *text : equal_ignoring_case(n.name, *text);
     if (same) return std::optional<E>(n.value);
-    choices += (choices.empty() ? "\"" : ", \"") + std::string(n.name) + "\"";
+    choices.push_back(n.name);
   }
-  return make_error(f.name(key) + " must be one of " + choices + "; got " + quote_value(*text));
+  // serde's wording for an enum (Firecracker's tests match "unknown variant `foo`, expected
+  // `File` or `Uffd`").
+  return deserialize_error("unknown variant `" + printable(*text) +
+                           "`, expected " + serde_one_of(choices) + " (" + f.name(key) + ")");
 }
 
 template <class E, size_t N>
@@ -61,8 +65,8 @@ Result<E> required_enum(const JsonFields& f, std::string_view key, const EnumNam
 Result<std::string> id_field(const JsonFields& f, std::string_view key) {
   ASSIGN_OR_RETURN(std::string id, f.string(key));
   if (!is_valid_id(id))
-    return make_error(f.name(key) + " " + quote_value(id) +
-                      " is not a valid id: use 1 to 64 letters, digits or underscores");
+    return make_error("API Resource IDs can only contain alphanumeric characters and underscores. (" + f.name(key) +
+                      " " + quote_value(id) + ": use 1 to 64 letters, digits or underscores)");
   return id;
 }
 
@@ -114,15 +118,21 @@ Result<std::optional<uint32_t>> optional_vcpu_count(const JsonFields& f) {
   ASSIGN_OR_RETURN(std::optional<uint64_t> n, f.optional_unsigned_integer("vcpu_count"));
   if (!n) return std::optional<uint32_t>();
   if (*n < 1 || *n > kMaxVcpus)
-    return make_error(f.name("vcpu_count") + " must be between 1 and " + std::to_string(kMaxVcpus) + ", got " +
-                      std::to_string(*n));
+    // Firecracker's MachineConfigError::InvalidVcpuCount.
+    return make_error("Machine config error: The number of vCPUs must be greater than 0, less than " +
+                      std::to_string(kMaxVcpus) +
+                      " and must be 1 or an even number if SMT is enabled. (machine-config.vcpu_count: got " +
+                      std::to_string(*n) + ")");
   return std::optional<uint32_t>(static_cast<uint32_t>(*n));
 }
 
 Result<std::optional<uint64_t>> optional_mem_size_mib(const JsonFields& f) {
   ASSIGN_OR_RETURN(std::optional<uint64_t> n, f.optional_unsigned_integer("mem_size_mib"));
   if (!n) return n;
-  if (*n < 1) return make_error(f.name("mem_size_mib") + " must be at least 1");
+  // Firecracker's MachineConfigError::InvalidMemorySize.
+  if (*n < 1)
+    return make_error("Machine config error: The memory size (MiB) is either 0, or not a multiple of the "
+                      "configured page size. (machine-config.mem_size_mib: got 0)");
   if (*n > (UINT64_MAX >> 20)) return make_error(f.name("mem_size_mib") + " is too large");
   return n;
 }
@@ -180,10 +190,12 @@ Result<JsonFields> machine_config_fields(const json& body) {
 Result<MachineConfig> parse_put_machine_config(const json& body) {
   ASSIGN_OR_RETURN(JsonFields f, machine_config_fields(body));
   MachineConfig config;
+  // serde refuses a mistyped value where it meets it and a missing field only at the end of
+  // the object: the values are read before the required ones are asked for.
   ASSIGN_OR_RETURN(std::optional<uint32_t> vcpus, optional_vcpu_count(f));
+  ASSIGN_OR_RETURN(std::optional<uint64_t> mem, optional_mem_size_mib(f));
   if (!vcpus) return f.missing("vcpu_count");
   config.vcpu_count = *vcpus;
-  ASSIGN_OR_RETURN(std::optional<uint64_t> mem, optional_mem_size_mib(f));
   if (!mem) return f.missing("mem_size_mib");
   config.mem_size_mib = *mem;
   ASSIGN_OR_RETURN(std::optional<bool> smt, f.optional_boolean("smt"));
@@ -197,8 +209,8 @@ Result<MachineConfig> parse_put_machine_config(const json& body) {
 Result<PatchMachineConfig> parse_patch_machine_config(const json& body) {
   ASSIGN_OR_RETURN(JsonFields f, machine_config_fields(body));
   if (body.empty())
-    return make_error("machine-config: a PATCH must name at least one field (vcpu_count, mem_size_mib, "
-                      "smt, track_dirty_pages)");
+    // Firecracker answers a PATCH that changes nothing as a PATCH without a body.
+    return make_error("Empty PATCH request. (machine-config: name at least one field)");
   PatchMachineConfig patch;
   ASSIGN_OR_RETURN(patch.vcpu_count, optional_vcpu_count(f));
   ASSIGN_OR_RETURN(patch.mem_size_mib, optional_mem_size_mib(f));
@@ -253,8 +265,8 @@ Result<PatchDrive> parse_partial_drive(const json& body) {
   ASSIGN_OR_RETURN(patch.drive_id, id_field(f, "drive_id"));
   ASSIGN_OR_RETURN(patch.path_on_host, f.optional_path("path_on_host"));
   ASSIGN_OR_RETURN(patch.rate_limiter, optional_rate_limiter(f, "rate_limiter"));
-  if (!patch.path_on_host && !patch.rate_limiter)
-    return make_error("drive: a PATCH must change path_on_host or rate_limiter");
+  // A PATCH with neither field is Firecracker's vhost-user-block update: the controller
+  // refuses it for a virtio-block drive, after the pre-boot check (Firecracker's order).
   return patch;
 }
 
@@ -289,8 +301,7 @@ Result<PatchNetworkInterface> parse_partial_network_interface(const json& body) 
   ASSIGN_OR_RETURN(patch.iface_id, id_field(f, "iface_id"));
   ASSIGN_OR_RETURN(patch.rx_rate_limiter, optional_rate_limiter(f, "rx_rate_limiter"));
   ASSIGN_OR_RETURN(patch.tx_rate_limiter, optional_rate_limiter(f, "tx_rate_limiter"));
-  if (!patch.rx_rate_limiter && !patch.tx_rate_limiter)
-    return make_error("network-interface: a PATCH must change rx_rate_limiter or tx_rate_limiter");
+  // Neither limiter: accepted, and changes nothing (Firecracker's NetworkInterfaceUpdateConfig).
   return patch;
 }
 
@@ -374,9 +385,9 @@ Result<SnapshotLoadParams> parse_snapshot_load(const json& body) {
   ASSIGN_OR_RETURN(const json* backend, f.optional_object("mem_backend"));
   ASSIGN_OR_RETURN(std::optional<std::string> mem_file, f.optional_path("mem_file_path"));
   if (backend != nullptr && mem_file)
-    return make_error("snapshot-load: give mem_backend or mem_file_path, not both");
+    return deserialize_error("too many fields: either `mem_backend` or `mem_file_path` exclusively is required");
   if (backend == nullptr && !mem_file)
-    return make_error("snapshot-load.mem_backend is required (or the deprecated mem_file_path)");
+    return deserialize_error("missing field: either `mem_backend` or `mem_file_path` is required");
   if (mem_file) {
     params.mem_backend = MemBackend{MemBackendType::kFile, std::move(*mem_file)};
   } else {

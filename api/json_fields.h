@@ -1,6 +1,10 @@
-// Reads the fields of one JSON object of a request body or config-file section, with errors that
-// name the field by its dotted path ("drive.rate_limiter.bandwidth.size"). The one field reader
-// of api/: every body parser reads its fields through it. Internal to api/.
+// Reads the fields of one JSON object of a request body or config-file section. The one field
+// reader of api/: every body parser reads its fields through it. Internal to api/.
+//
+// Its errors are worded as serde's, which Firecracker's clients match ("missing field
+// `vcpu_count`", "unknown field `io_engine`, expected one of ...", "invalid type: string \"x\",
+// expected u64"), behind Firecracker's prefix (kDeserializeErrorPrefix); a nested object's
+// errors add its dotted path after serde's text ("... in drive.rate_limiter.ops").
 //
 // Its rules, written here once (those of serde, which Firecracker's API uses):
 //  - a field given as null is the same as an absent field, for every optional field;
@@ -16,12 +20,25 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "base/result.h"
 
 namespace ember::api_detail {
+
+// Firecracker's RequestError::SerdeJson wording: every error that serde would raise while
+// reading a body (missing, unknown or mistyped fields, unknown enum variants) starts with it.
+inline constexpr std::string_view kDeserializeErrorPrefix =
+    "An error occurred when deserializing the json body of a request: ";
+
+// An error with kDeserializeErrorPrefix before `serde_text`.
+[[nodiscard]] Error deserialize_error(std::string_view serde_text);
+// serde's "a, b or c" list of names: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+[[nodiscard]] std::string serde_one_of(const std::vector<std::string_view>& names);
+// serde's description of an unexpected JSON value: "string \"x\"", "integer `-1`", "boolean `true`".
+[[nodiscard]] std::string serde_unexpected(const nlohmann::json& value);
 
 class JsonFields {
  public:
@@ -35,8 +52,15 @@ class JsonFields {
   [[nodiscard]] bool has(std::string_view key) const;
   // The field's name in messages: "<where>.<key>".
   [[nodiscard]] std::string name(std::string_view key) const;
-  // The error for a required field that is absent or null: "<where>.<key> is required".
+  // The error for a required field that is absent or null: serde's "missing field `<key>`",
+  // then " in <where>" for a nested object.
   [[nodiscard]] Error missing(std::string_view key) const;
+  // A deserialize_error for a value of the wrong type: "invalid type: <what was given>,
+  // expected <expected>", and where the field is.
+  [[nodiscard]] Error invalid_type(std::string_view key, std::string_view expected) const;
+  // " in <where>" for a nested object ("drive.rate_limiter"); "" for a whole body.
+  [[nodiscard]] std::string nested_suffix() const;
+  [[nodiscard]] const nlohmann::json* raw(std::string_view key) const { return find(key); }
 
   [[nodiscard]] Result<std::string> string(std::string_view key) const;
   [[nodiscard]] Result<std::optional<std::string>> optional_string(std::string_view key) const;
@@ -59,6 +83,8 @@ class JsonFields {
   std::string where_;
 };
 
+// A value from a request, fit for a message: printable ASCII only, at most 64 bytes.
+[[nodiscard]] std::string printable(std::string_view text);
 // A value from a request, fit to quote in a message: printable ASCII only, at most 64 bytes.
 [[nodiscard]] std::string quote_value(std::string_view text);
 

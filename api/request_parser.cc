@@ -13,6 +13,7 @@ namespace ember {
 namespace {
 
 using json = nlohmann::json;
+using api_detail::printable;
 using api_detail::quote_value;
 
 // One endpoint of the yaml that ember serves. A pattern segment in braces matches any one
@@ -26,11 +27,15 @@ struct Route {
   VmmAction (*make)();
 };
 
+// Firecracker's words for a body whose id is not the one in the path: a drive's message names
+// neither id, an interface's names both.
 Result<void> check_body_id(std::string_view what, const std::string& body_id, std::string_view path_id) {
-  if (body_id != path_id)
-    return make_error(std::string(what) + " " + quote_value(body_id) + " in the body does not match " +
-                      quote_value(path_id) + " in the path");
-  return {};
+  if (body_id == path_id) return {};
+  if (what.starts_with("drive"))
+    return make_error("The id from the path does not match the id from the body! (" + std::string(what) + " " +
+                      quote_value(body_id) + ", path " + quote_value(path_id) + ")");
+  return make_error("The id from the path [" + printable(path_id) + "] does not match the id from the body [" +
+                    printable(body_id) + "]!");
 }
 
 template <class A>
@@ -120,9 +125,22 @@ const Route kRoutes[] = {
     {"PUT", "/snapshot/load", load_snapshot, nullptr},
 };
 
-// The yaml's other top-level paths: devices and features ember does not have.
-constexpr std::array<std::string_view, 7> kUnsupportedTopLevel = {
-    "balloon", "pmem", "entropy", "hotplug", "mmds", "cpu-config", "serial"};
+// The yaml's other top-level paths: devices and features ember does not have, and what each is.
+// Refused in Firecracker's words for an operation it does not support
+// (VmmActionError::NotSupported), naming the feature, whatever the method.
+struct Unsupported {
+  std::string_view path;
+  std::string_view feature;
+};
+constexpr std::array<Unsupported, 7> kUnsupportedTopLevel = {{
+    {"balloon", "the balloon device"},
+    {"pmem", "virtio-pmem devices"},
+    {"entropy", "the entropy (virtio-rng) device"},
+    {"hotplug", "memory hotplug"},
+    {"mmds", "the microVM metadata service (MMDS)"},
+    {"cpu-config", "custom CPU templates"},
+    {"serial", "serial console configuration"},
+}};
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> segments;
@@ -175,9 +193,10 @@ Result<Routed> route_request(std::string_view method, std::string_view target) {
   ASSIGN_OR_RETURN(std::string_view path, target_path(target));
   const std::vector<std::string_view> segments = split_path(path);
   if (!segments.empty()) {
-    for (std::string_view unsupported : kUnsupportedTopLevel) {
-      if (segments[0] == unsupported)
-        return make_error("'/" + std::string(unsupported) + "' is not supported by ember");
+    for (const Unsupported& u : kUnsupportedTopLevel) {
+      if (segments[0] == u.path)
+        return make_error("The requested operation is not supported: ember does not have " + std::string(u.feature) +
+                          " ('/" + std::string(u.path) + "' is not supported by ember)");
     }
   }
   std::string allowed;
@@ -187,13 +206,17 @@ Result<Routed> route_request(std::string_view method, std::string_view target) {
     if (route.method == method) return Routed{&route, *id};
     allowed += (allowed.empty() ? "" : ", ") + std::string(route.method);
   }
+  if (segments.size() == 1 && (segments[0] == "drives" || segments[0] == "network-interfaces") &&
+      (method == "PUT" || method == "PATCH"))
+    return make_error("The ID cannot be empty. (the path " + quote_value(path) + " lacks the device id: use /" +
+                      std::string(segments[0]) + "/{id})");
+  // Firecracker's RequestError::InvalidPathMethod, which names the path's first segment.
+  std::string message = "Invalid request method and/or path: " + printable(method) + " " +
+                        printable(segments.empty() ? std::string_view() : segments[0]) + ".";
   if (!allowed.empty())
-    return make_error("method " + quote_value(method) + " is not allowed on " + quote_value(path) + " (allowed: " +
-                      allowed + ")");
-  if (segments.size() == 1 && (segments[0] == "drives" || segments[0] == "network-interfaces"))
-    return make_error("the path " + quote_value(path) + " lacks the device id: use /" + std::string(segments[0]) +
-                      "/{id}");
-  return make_error("unknown API path " + quote_value(path));
+    return make_error(message + " (method " + quote_value(method) + " is not allowed on " + quote_value(path) +
+                      " (allowed: " + allowed + "))");
+  return make_error(message + " (unknown API path " + quote_value(path) + ")");
 }
 
 // nlohmann's parser needs no stack per nesting level, but no body of the yaml nests deeper than
@@ -220,9 +243,10 @@ bool nests_too_deep(std::string_view text) {
   return false;
 }
 
-Result<json> parse_body_json(std::string_view body) {
+Result<json> parse_body_json(std::string_view method, std::string_view body) {
+  // Firecracker's words for a PUT or PATCH without a body.
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return make_error("the request needs a JSON body");
+    return make_error("Empty " + printable(method) + " request.");
   if (nests_too_deep(body))
     return make_error("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   try {
@@ -236,7 +260,7 @@ Result<json> parse_body_json(std::string_view body) {
     if (tag_end != std::string::npos) what.erase(0, tag_end + 2);
     constexpr size_t kMaxShown = 200;
     if (what.size() > kMaxShown) what = what.substr(0, kMaxShown) + "...";
-    return make_error("request body is not valid JSON: " + what);
+    return api_detail::deserialize_error("request body is not valid JSON: " + what);
   }
 }
 
@@ -245,8 +269,8 @@ Result<Routed> route_with_id(std::string_view method, std::string_view target) {
   ASSIGN_OR_RETURN(Routed routed, route_request(method, target));
   if (routed.route->parse_body != nullptr && routed.route->pattern.find('{') != std::string_view::npos &&
       !api_detail::is_valid_id(routed.id))
-    return make_error("the id " + quote_value(routed.id) + " in the path is not a valid id: use 1 to 64 letters, "
-                      "digits or underscores");
+    return make_error("API Resource IDs can only contain alphanumeric characters and underscores. (the id " +
+                      quote_value(routed.id) + " in the path: use 1 to 64 letters, digits or underscores)");
   return routed;
 }
 
@@ -255,17 +279,73 @@ Result<VmmAction> parse_routed_body(const Routed& routed, const json& body) {
     return routed.route->parse_body(routed.id, body);
   } catch (const json::exception& e) {
     // The parsers check every type before reading a value; this is the safety net.
-    return make_error(std::string("request body: ") + e.what());
+    return api_detail::deserialize_error(std::string("request body: ") + e.what());
   }
+}
+
+// serde reports a missing field where the object that lacks it ends: for a body's own fields,
+// its closing brace (Firecracker's tests match "missing field `vcpu_count` at line 1 column 21.").
+std::string end_position(std::string_view body) {
+  const size_t last = body.find_last_not_of(" \t\r\n");
+  if (last == std::string_view::npos) return "";
+  size_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < last; ++i) {
+    if (body[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return " at line " + std::to_string(line) + " column " + std::to_string(last - line_start + 1);
+}
+
+// Firecracker's RequestError::SerdeJson ends its message with a period; a missing field of the
+// body itself (no " in <where>" after it) also says where serde noticed it.
+Error finish_deserialize_error(Error error, std::string_view body) {
+  std::string& m = error.message;
+  if (!m.starts_with(api_detail::kDeserializeErrorPrefix)) return error;
+  const std::string_view serde_text = std::string_view(m).substr(api_detail::kDeserializeErrorPrefix.size());
+  if (serde_text.starts_with("missing field `") && serde_text.ends_with("`")) m += end_position(body);
+  m += ".";
+  return error;
+}
+
+bool given(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && !it->is_null();
+}
+
+// The deprecated fields Firecracker v1.16.1 warns about, in its words (its api_server/request/).
+std::optional<std::string> deprecation_of(const Route& route, const json& body) {
+  const std::string_view endpoint = route.pattern;
+  if (endpoint == "/machine-config" && given(body, "cpu_template"))
+    return std::string(route.method) + " /machine-config: cpu_template field is deprecated.";
+  if (endpoint == "/vsock" && given(body, "vsock_id")) return std::string("PUT /vsock: vsock_id field is deprecated.");
+  if (endpoint == "/snapshot/load") {
+    auto diff = body.find("enable_diff_snapshots");
+    const bool diff_on = diff != body.end() && diff->is_boolean() && diff->get<bool>();
+    if (given(body, "mem_file_path") || diff_on)
+      return std::string("PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated.");
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-Result<VmmAction> parse_api_request(std::string_view method, std::string_view target, std::string_view body) {
+Result<ParsedApiRequest> parse_api_request_with_info(std::string_view method, std::string_view target,
+                                                     std::string_view body) {
   ASSIGN_OR_RETURN(Routed routed, route_with_id(method, target));
-  if (routed.route->parse_body == nullptr) return routed.route->make();  // a GET: any body is ignored
-  ASSIGN_OR_RETURN(json parsed, parse_body_json(body));
-  return parse_routed_body(routed, parsed);
+  if (routed.route->parse_body == nullptr) return ParsedApiRequest{routed.route->make(), std::nullopt};  // a GET: any body is ignored
+  auto parsed = parse_body_json(method, body);
+  if (!parsed) return finish_deserialize_error(parsed.error(), body);
+  auto action = parse_routed_body(routed, *parsed);
+  if (!action) return finish_deserialize_error(action.error(), body);
+  return ParsedApiRequest{std::move(action).value(), deprecation_of(*routed.route, *parsed)};
+}
+
+Result<VmmAction> parse_api_request(std::string_view method, std::string_view target, std::string_view body) {
+  ASSIGN_OR_RETURN(ParsedApiRequest parsed, parse_api_request_with_info(method, target, body));
+  return std::move(parsed.action);
 }
 
 namespace api_detail {

@@ -19,8 +19,11 @@ json or_null(const std::optional<T>& value) {
   return value ? json(*value) : json(nullptr);
 }
 
+// Firecracker prints an unset (zero) one_time_burst as null (TokenBucketConfig from a TokenBucket).
 json token_bucket_json(const TokenBucketConfig& b) {
-  return json{{"size", b.size}, {"one_time_burst", b.one_time_burst}, {"refill_time", b.refill_time_ms}};
+  return json{{"size", b.size},
+              {"one_time_burst", b.one_time_burst == 0 ? json(nullptr) : json(b.one_time_burst)},
+              {"refill_time", b.refill_time_ms}};
 }
 
 json rate_limiter_json(const std::optional<RateLimiterConfig>& limiter) {
@@ -57,44 +60,22 @@ json drive_object(const DriveConfig& d) {
               {"is_read_only", d.is_read_only},
               {"path_on_host", d.path_on_host},
               {"rate_limiter", rate_limiter_json(d.rate_limiter)},
-              {"io_engine", d.io_engine == DriveIoEngine::kSync ? "Sync" : "Async"}};
+              {"io_engine", d.io_engine == DriveIoEngine::kSync ? "Sync" : "Async"},
+              // A vhost-user drive's socket: ember has none, and Firecracker prints null.
+              {"socket", nullptr}};
 }
 
 json network_interface_object(const NetworkInterfaceConfig& n) {
   json j{{"iface_id", n.iface_id},
          {"host_dev_name", n.host_dev_name},
          {"guest_mac", n.guest_mac ? json(format_mac_address(*n.guest_mac)) : json(nullptr)}};
-  if (n.mtu) j["mtu"] = *n.mtu;
+  j["mtu"] = or_null(n.mtu);
   j["rx_rate_limiter"] = rate_limiter_json(n.rx_rate_limiter);
   j["tx_rate_limiter"] = rate_limiter_json(n.tx_rate_limiter);
   return j;
 }
 
-std::string_view logger_level_name(LoggerLevel level) {
-  switch (level) {
-    case LoggerLevel::kError: return "Error";
-    case LoggerLevel::kWarning: return "Warning";
-    case LoggerLevel::kInfo: return "Info";
-    case LoggerLevel::kDebug: return "Debug";
-    case LoggerLevel::kTrace: return "Trace";
-    case LoggerLevel::kOff: return "Off";
-  }
-  return "Info";
-}
-
-json logger_object(const LoggerConfig& l) {
-  return json{{"log_path", or_null(l.log_path)},
-              {"level", l.level ? json(logger_level_name(*l.level)) : json(nullptr)},
-              {"show_level", or_null(l.show_level)},
-              {"show_log_origin", or_null(l.show_log_origin)},
-              {"module", or_null(l.module)}};
-}
-
-json vsock_object(const VsockConfig& v) {
-  json j{{"guest_cid", v.guest_cid}, {"uds_path", v.uds_path}};
-  if (v.vsock_id) j["vsock_id"] = *v.vsock_id;
-  return j;
-}
+json vsock_object(const VsockConfig& v) { return json{{"guest_cid", v.guest_cid}, {"uds_path", v.uds_path}}; }
 
 }  // namespace
 
@@ -130,21 +111,23 @@ std::string vm_config_json(const FullVmConfig& c) {
   for (const DriveConfig& d : c.drives) drives.push_back(drive_object(d));
   json interfaces = json::array();
   for (const NetworkInterfaceConfig& n : c.network_interfaces) interfaces.push_back(network_interface_object(n));
-  // The yaml's FullVmConfiguration, with null for the devices ember does not have.
+  // Firecracker's VmmConfig, keys in its order. It prints the boot source even when none is
+  // configured (its default: an empty kernel path), and logger and metrics always as null (it
+  // keeps neither, however they were configured); the devices ember does not have are null or [].
   json j = json::object();
   j["balloon"] = nullptr;
   j["drives"] = std::move(drives);
-  j["boot-source"] = c.boot_source ? boot_source_object(*c.boot_source) : json(nullptr);
+  j["boot-source"] = boot_source_object(c.boot_source.value_or(BootSourceConfig{}));
   j["cpu-config"] = nullptr;
-  j["logger"] = c.logger ? logger_object(*c.logger) : json(nullptr);
+  j["logger"] = nullptr;
   j["machine-config"] = machine_config_object(c.machine);
-  j["metrics"] = c.metrics ? json{{"metrics_path", c.metrics->metrics_path}} : json(nullptr);
-  j["memory-hotplug"] = nullptr;
+  j["metrics"] = nullptr;
   j["mmds-config"] = nullptr;
   j["network-interfaces"] = std::move(interfaces);
-  j["pmem"] = json::array();
   j["vsock"] = c.vsock ? vsock_object(*c.vsock) : json(nullptr);
   j["entropy"] = nullptr;
+  j["pmem"] = json::array();
+  j["memory-hotplug"] = nullptr;
   return dump(j);
 }
 

@@ -32,6 +32,9 @@ namespace ember {
 struct ApiReply {
   int status = 204;
   std::string body;  // JSON, or empty
+  // The request used a deprecated field: the answer carries `Deprecation: true`, as
+  // Firecracker's does (whatever its status).
+  bool deprecated = false;
 };
 
 // An error's HTTP status: 503 while the VMM shuts down, 500 for a bug, else 400 (Firecracker

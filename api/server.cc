@@ -21,9 +21,12 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -47,6 +50,65 @@ using stream_protocol = asio::local::stream_protocol;
 using error_code = boost::system::error_code;
 
 std::string_view to_std(beast::string_view s) { return {s.data(), s.size()}; }
+
+// A string as Rust's Debug prints it (quoted, escaped), for the log lines Firecracker's users
+// match: `The API server received a Put request on "/machine-config" with body "{...}".`
+std::string rust_debug_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\0': out += "\\0"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          char buf[12];
+          std::snprintf(buf, sizeof(buf), "\\u{%x}", u);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// "PUT" as Rust's Debug prints micro_http's Method: "Put".
+std::string rust_method_name(std::string_view method) {
+  std::string out;
+  for (size_t i = 0; i < method.size(); ++i) {
+    const char c = method[i];
+    out += static_cast<char>(i == 0 ? std::toupper(static_cast<unsigned char>(c)) : std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Firecracker's info line for each request (api_server/parsed_request.rs, describe()): the body
+// is shown except for /mmds, whose data may be secret.
+std::string describe_request(std::string_view method, std::string_view target, std::string_view body) {
+  std::string_view path = target;
+  const size_t query = path.find_first_of("?#");
+  if (query != std::string_view::npos) path = path.substr(0, query);
+  std::string line = "The API server received a " + rust_method_name(method) + " request on " + rust_debug_string(path);
+  if (!body.empty() && path != "/mmds") line += " with body " + rust_debug_string(body);
+  return line + ".";
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "";
+  }
+}
 
 void set_cloexec(int fd) {
   const int flags = ::fcntl(fd, F_GETFD);
@@ -202,6 +264,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_.version(11);
     response_.result(static_cast<unsigned>(reply.status));
     response_.set(http::field::server, "ember");
+    if (reply.deprecated) response_.set("Deprecation", "true");
     // 204 and 304 carry no body (RFC 9110 section 6.4.1).
     if (response_.result() != http::status::no_content && response_.result() != http::status::not_modified &&
         !reply.body.empty()) {
@@ -232,8 +295,10 @@ Result<void> ApiServer::Impl::listen() {
                       " bytes; a Unix socket path has at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
                       ")");
   struct stat st {};
+  // Firecracker's words, which its users and tests match (test_api_socket_in_use).
   if (::lstat(path_.c_str(), &st) == 0)
-    return make_error("the API socket path '" + path_ + "' already exists: remove it, or choose another path");
+    return make_error("Failed to open the API socket at: " + path_ +
+                      ". Check that it is not already used. (the path exists: remove it, or choose another path)");
   if (errno != ENOENT)
     return make_error("cannot use the API socket path '" + path_ + "': " + std::strerror(errno));
 
@@ -329,29 +394,46 @@ ApiReply ApiServer::Impl::serve(std::string_view method, std::string_view target
   const auto started = std::chrono::steady_clock::now();
   std::string endpoint = api_endpoint_name(method, target);
   if (endpoint.empty()) endpoint = "other";
-  log_debug("API request: " + std::string(method) + " " + std::string(target));
+  log_info(describe_request(method, target, body));
 
   ApiReply reply;
-  auto action = parse_api_request(method, target, body);
+  std::string fault;  // the fault message of an error reply, for the outcome line
+  auto parsed = parse_api_request_with_info(method, target, body);
   {
     std::lock_guard lock(stats_mutex_);
-    count_api_request_received(&stats_, method, target, action.ok() ? &*action : nullptr);
+    count_api_request_received(&stats_, method, target, parsed.ok() ? &parsed->action : nullptr,
+                               parsed.ok() && parsed->deprecation.has_value());
   }
-  if (!action.ok()) {
-    log_warn("API request " + std::string(method) + " " + std::string(target) + " refused: " + action.error().message);
-    reply = reply_error(action.error().message, kApiBadRequestStatus);
+  if (!parsed.ok()) {
+    fault = parsed.error().message;
+    reply = reply_error(fault, kApiBadRequestStatus);
   } else {
     try {
-      reply = to_reply(handler_.handle(*action));
+      const ActionResult result = handler_.handle(parsed->action);
+      if (!result.ok()) fault = result.error().message;
+      reply = to_reply(result);
     } catch (const std::exception& e) {
       log_error("API handler failed on " + endpoint + ": " + e.what());
-      reply = reply_error(std::string("internal error: ") + e.what(), 500);
+      fault = std::string("internal error: ") + e.what();
+      reply = reply_error(fault, 500);
     }
+    // As Firecracker: the warning and the header whether the action succeeded or not.
+    if (parsed->deprecation) {
+      log_warn(*parsed->deprecation);
+      reply.deprecated = true;
+    }
+  }
+  // Firecracker's outcome lines, which its users and tests match.
+  const std::string status_text = std::to_string(reply.status) + " " + std::string(reason_phrase(reply.status));
+  if (reply.status >= 400) {
+    log_error("Received Error. Status code: " + status_text + ". Message: " + fault);
+  } else {
+    log_info("The request was executed successfully. Status code: " + status_text + ".");
   }
 
   const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   std::lock_guard lock(stats_mutex_);
-  count_api_request_answered(&stats_, {endpoint, action.ok() ? &*action : nullptr, reply.status,
+  count_api_request_answered(&stats_, {endpoint, parsed.ok() ? &parsed->action : nullptr, reply.status,
                                        static_cast<uint64_t>(latency.count())});
   return reply;
 }
@@ -402,6 +484,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string& socket_pa
 void ApiServer::stop() { impl_->stop(); }
 
 ApiServerStats ApiServer::stats() const { return impl_->stats(); }
+
 
 const std::string& ApiServer::socket_path() const { return impl_->path(); }
 

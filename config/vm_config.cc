@@ -22,10 +22,15 @@ uint64_t host_memory_bytes() {
 
 Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes) {
   if (m.vcpu_count < 1 || m.vcpu_count > kMaxVcpus)
-    return make_error("machine-config.vcpu_count must be between 1 and " + std::to_string(kMaxVcpus) +
-                      ", got " + std::to_string(m.vcpu_count));
+    // Firecracker's MachineConfigError texts, then ember's detail.
+    return make_error("Machine config error: The number of vCPUs must be greater than 0, less than " +
+                      std::to_string(kMaxVcpus) +
+                      " and must be 1 or an even number if SMT is enabled. (machine-config.vcpu_count: got " +
+                      std::to_string(m.vcpu_count) + ")");
   if (m.smt) return make_error("machine-config.smt is not supported: each vCPU is one core");
-  if (m.mem_size_mib < 1) return make_error("machine-config.mem_size_mib must be at least 1");
+  if (m.mem_size_mib < 1)
+    return make_error("Machine config error: The memory size (MiB) is either 0, or not a multiple of the configured "
+                      "page size. (machine-config.mem_size_mib: got 0)");
   // Beyond this the byte count overflows, or the VM cannot possibly be backed by this host.
   if (m.mem_size_mib > (host_mem_bytes >> 20))
     return make_error("machine-config.mem_size_mib " + std::to_string(m.mem_size_mib) +

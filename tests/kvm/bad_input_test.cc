@@ -75,7 +75,7 @@ TEST(BadInput, MemoryTooSmallForTheKernel) {
 
 TEST(BadInput, UnknownConfigKey) {
   std::string cfg = R"({"boot-source": {"kernel_image_path": "x"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64, "vcpus": 2}})";
-  expect_clean_failure(run_ember(cfg, seconds(30)), "unknown field 'vcpus' in machine-config");
+  expect_clean_failure(run_ember(cfg, seconds(30)), "machine-config: An error occurred when deserializing the json body of a request: unknown field `vcpus`");
   expect_clean_failure(run_ember(R"({"boot_source": {}})", seconds(30)), "unknown key 'boot_source'");
 }
 

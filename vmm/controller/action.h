@@ -122,8 +122,7 @@ struct FullVmConfig {
   std::vector<DriveConfig> drives;
   std::vector<NetworkInterfaceConfig> network_interfaces;
   std::optional<VsockConfig> vsock;
-  std::optional<LoggerConfig> logger;
-  std::optional<MetricsConfig> metrics;
+  // No logger or metrics: Firecracker's GET /vm/config prints both as null, always.
 };
 
 // What an action that succeeded gives back: nothing (std::monostate), or what a GET asked for.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "base/log.h"
@@ -14,8 +15,10 @@
 namespace ember {
 namespace {
 
-constexpr const char* kNotBeforeStart = "this action is only allowed after InstanceStart";
-constexpr const char* kNotAfterStart = "the requested operation is not supported after starting the microVM";
+// Firecracker's VmmActionError::OperationNotSupportedPreBoot and ...PostBoot, word for word:
+// its clients and tests match them.
+constexpr const char* kNotBeforeStart = "The requested operation is not supported before starting the microVM.";
+constexpr const char* kNotAfterStart = "The requested operation is not supported after starting the microVM.";
 
 ActionResult done() { return ActionOutput{}; }
 
@@ -34,10 +37,20 @@ LogLevel to_log_level(LoggerLevel l) {
   return LogLevel::kInfo;
 }
 
-// access(2) as a Result: "<what>: cannot <verb> <path>: <errno text>".
-Result<void> check_access(const std::string& path, int mode, const std::string& what, const char* verb) {
+// "06:00:00:00:00:01", as Firecracker prints a MacAddr.
+std::string format_mac(const MacAddress& mac) {
+  char text[18];
+  std::snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  return text;
+}
+
+// An errno as Rust's io::Error prints it: "No such file or directory (os error 2)".
+std::string os_error(int err) { return std::string(std::strerror(err)) + " (os error " + std::to_string(err) + ")"; }
+
+// access(2) as a Result: `fault` (Firecracker's words), the errno, then `detail`.
+Result<void> check_access(const std::string& path, int mode, const std::string& fault, const std::string& detail) {
   if (::access(path.c_str(), mode) == 0) return {};
-  return make_error(ErrorKind::kHost, what + ": cannot " + verb + " " + path + ": " + std::strerror(errno));
+  return make_error(ErrorKind::kHost, fault + os_error(errno) + detail);
 }
 
 }  // namespace
@@ -106,8 +119,6 @@ ActionResult Controller::on(const GetVmConfig&) {
   full.drives = c.drives;
   full.vsock = c.vsock;
   full.network_interfaces = c.network_interfaces;
-  full.logger = logger_;
-  full.metrics = metrics_.config();
   return ActionOutput{std::move(full)};
 }
 
@@ -135,8 +146,14 @@ ActionResult Controller::on(const PatchMachineConfig& a) {
 ActionResult Controller::on(const PutBootSource& a) {
   if (started()) return not_after_start();
   const BootSourceConfig& b = a.config;
-  auto ok = check_access(b.kernel_image_path, R_OK, "boot-source.kernel_image_path", "read");
-  if (ok && b.initrd_path) ok = check_access(*b.initrd_path, R_OK, "boot-source.initrd_path", "read");
+  // Firecracker's BootSourceConfigError texts.
+  auto ok = check_access(b.kernel_image_path, R_OK, "Boot source error: The kernel file cannot be opened: ",
+                         " (boot-source.kernel_image_path: " + b.kernel_image_path + ")");
+  if (ok && b.initrd_path)
+    ok = check_access(*b.initrd_path, R_OK,
+                      "Boot source error: The initrd file cannot be opened due to invalid path or invalid "
+                      "permissions. ",
+                      " (boot-source.initrd_path: " + *b.initrd_path + ")");
   if (ok) draft_.boot_source = b;
   return configured(ok);
 }
@@ -144,8 +161,11 @@ ActionResult Controller::on(const PutBootSource& a) {
 ActionResult Controller::on(const PutDrive& a) {
   if (started()) return not_after_start();
   const DriveConfig& drive = a.config;
-  const std::string what = "drive " + drive.drive_id;
-  auto ok = check_access(drive.path_on_host, drive.is_read_only ? R_OK : (R_OK | W_OK), what, "open");
+  // Firecracker's DriveError texts.
+  auto ok = check_access(drive.path_on_host, drive.is_read_only ? R_OK : (R_OK | W_OK),
+                         "Drive config error: Unable to create the virtio block device: Virtio backend error: Error "
+                         "manipulating the backing file: ",
+                         " " + drive.path_on_host);
   if (!ok) return ok.error();
   std::vector<DriveConfig> drives = draft_.drives;
   bool replaced = false;
@@ -158,7 +178,8 @@ ActionResult Controller::on(const PutDrive& a) {
   if (!replaced) drives.push_back(drive);
   int roots = 0;
   for (const auto& d : drives) roots += d.is_root_device ? 1 : 0;
-  if (roots > 1) return make_error(what + ": a root device is already configured");
+  if (roots > 1)
+    return make_error("Drive config error: A root block device already exists! (drive " + drive.drive_id + ")");
   draft_.drives = std::move(drives);
   return configured({});
 }
@@ -166,26 +187,38 @@ ActionResult Controller::on(const PutDrive& a) {
 ActionResult Controller::on(const PutNetworkInterface& a) {
   if (started()) return not_after_start();
   const NetworkInterfaceConfig& iface = a.config;
-  const std::string what = "network interface " + iface.iface_id;
-  if (auto ok = VirtioNet::check_config(net_device_config(iface)); !ok) return with_context(what, ok.error());
-  std::vector<NetworkInterfaceConfig> ifaces;
-  for (const auto& other : draft_.network_interfaces) {
-    if (other.iface_id == iface.iface_id) continue;  // replaced below
+  std::vector<NetworkInterfaceConfig>& ifaces = draft_.network_interfaces;
+  // As Firecracker's NetBuilder::build: a MAC another interface holds is refused with nothing
+  // changed; past that check an update first drops the interface it replaces (swap_remove: the
+  // last one takes its place), so that an update which then fails leaves it gone.
+  for (const auto& other : ifaces) {
+    if (other.iface_id != iface.iface_id && other.guest_mac && iface.guest_mac && *other.guest_mac == *iface.guest_mac)
+      return make_error("Network config error: The MAC address is already in use: " +
+                        format_mac(*iface.guest_mac) + " (held by " + other.iface_id + ")");
+  }
+  for (size_t i = 0; i < ifaces.size(); ++i) {
+    if (ifaces[i].iface_id != iface.iface_id) continue;
+    ifaces[i] = std::move(ifaces.back());
+    ifaces.pop_back();
+    break;
+  }
+  const std::string cannot_create = "Network config error: Could not create the network device: ";
+  if (auto ok = VirtioNet::check_config(net_device_config(iface)); !ok)
+    return make_error(cannot_create + ok.error().message + " (network interface " + iface.iface_id + ")");
+  for (const auto& other : ifaces) {
+    // Firecracker finds out when it opens the tap, which another device holds (EBUSY).
     if (other.host_dev_name == iface.host_dev_name)
-      return make_error(what + ": tap " + iface.host_dev_name + " is already used by " + other.iface_id);
-    if (other.guest_mac && iface.guest_mac && *other.guest_mac == *iface.guest_mac)
-      return make_error(what + ": guest_mac is already used by " + other.iface_id);
-    ifaces.push_back(other);
+      return make_error(cannot_create + "Open tap device failed: " + os_error(EBUSY) + " (tap " +
+                        iface.host_dev_name + " is already used by " + other.iface_id + ")");
   }
   ifaces.push_back(iface);
-  draft_.network_interfaces = std::move(ifaces);
   return configured({});
 }
 
 ActionResult Controller::on(const PutVsock& a) {
   if (started()) return not_after_start();
   auto ok = VirtioVsock::check_config(vsock_device_config(a.config));
-  if (!ok) return with_context("vsock", ok.error());
+  if (!ok) return with_context("Vsock config error", ok.error());
   draft_.vsock = a.config;
   return configured({});
 }
@@ -202,7 +235,6 @@ ActionResult Controller::on(const PutLogger& a) {
     log_fd_ = std::move(fd);
   }
   if (logger.level) log_configure(options_.instance_id, to_log_level(*logger.level));
-  logger_ = logger;
   return done();
 }
 
@@ -216,11 +248,15 @@ ActionResult Controller::on(const PutMetrics& a) {
 
 ActionResult Controller::on(const InstanceStart&) {
   if (started()) return not_after_start();
-  if (!draft_.boot_source) return make_error(ErrorKind::kState, "InstanceStart: no boot-source is configured");
+  // Firecracker's StartMicrovmError::MissingKernelConfig, then ember's hint.
+  if (!draft_.boot_source)
+    return make_error(ErrorKind::kState,
+                      "Start microvm error: Cannot start microvm without kernel configuration. (PUT /boot-source "
+                      "first)");
   VmOptions opts = vm_options();
   opts.config = draft_;
   auto vm = factory_.build(opts, loop_, exit_);
-  if (!vm) return with_context("InstanceStart", vm.error());
+  if (!vm) return with_context("Start microvm error", vm.error());
   TRY(adopt(std::move(vm).value(), /*leave_paused=*/false, "InstanceStart"));
   draft_ = VmConfig{};  // the VM holds the configuration now
   log_info("VM started");
@@ -228,15 +264,14 @@ ActionResult Controller::on(const InstanceStart&) {
 }
 
 ActionResult Controller::on(const LoadSnapshot& a) {
-  if (started())
-    return make_error(ErrorKind::kState,
-                      "snapshot/load: a snapshot can only be loaded into a fresh ember, before InstanceStart");
+  if (started()) return not_after_start();
   // As Firecracker: a snapshot brings its own machine and devices.
   if (boot_configured_)
     return make_error(ErrorKind::kState,
-                      "snapshot/load: loading a snapshot is not allowed after configuring boot-specific resources");
+                      "Load snapshot error: Loading a microVM snapshot not allowed after configuring boot-specific "
+                      "resources.");
   auto vm = factory_.restore(a.params, vm_options(), loop_, exit_);
-  if (!vm) return with_context("snapshot/load", vm.error());
+  if (!vm) return with_context("Load snapshot error", vm.error());
   TRY(adopt(std::move(vm).value(), /*leave_paused=*/!a.params.resume_vm, "snapshot/load"));
   log_info(a.params.resume_vm ? "VM restored and resumed" : "VM restored, paused");
   return done();
@@ -245,14 +280,14 @@ ActionResult Controller::on(const LoadSnapshot& a) {
 // --- The running microVM: after InstanceStart only.
 
 ActionResult Controller::on(const CreateSnapshot& a) {
-  if (!started())
-    return make_error(ErrorKind::kState,
-                      "snapshot/create: there is no microVM yet (InstanceStart or snapshot/load first)");
+  if (!started()) return not_before_start();
+  // Firecracker's words: its vCPUs refuse to save their state while they run.
   if (!paused_)
     return make_error(ErrorKind::kState,
-                      "snapshot/create: the microVM must be paused first (PATCH /vm {\"state\": \"Paused\"})");
+                      "Create snapshot error: Cannot save the microVM state: save/restore unavailable while running "
+                      "(the microVM must be paused first: PATCH /vm {\"state\": \"Paused\"})");
   const auto started_at = std::chrono::steady_clock::now();
-  if (auto r = vm_->create_snapshot(a.params); !r) return with_context("snapshot/create", r.error());
+  if (auto r = vm_->create_snapshot(a.params); !r) return with_context("Create snapshot error", r.error());
   const auto took = std::chrono::steady_clock::now() - started_at;
   log_info("snapshot written to " + a.params.snapshot_path + " and " + a.params.mem_file_path + " in " +
            std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) + " us");
@@ -287,16 +322,21 @@ ActionResult Controller::on(const SendCtrlAltDel&) {
 
 ActionResult Controller::on(const PatchDrive& a) {
   if (!started()) return not_before_start();
+  // Firecracker takes a PATCH with neither field for a vhost-user-block drive's update, which a
+  // virtio-block drive (every drive of ember's) refuses.
+  if (!a.path_on_host && !a.rate_limiter)
+    return make_error("Drive config error: Unable to patch the block device: Running method expected different "
+                      "backend. Please verify the request arguments. (drive " + a.drive_id + ")");
   // The VM updates its own configuration too, so that a later snapshot carries the change.
   if (auto r = vm_->update_drive(a.drive_id, a.path_on_host, a.rate_limiter); !r)
-    return with_context("drive " + a.drive_id, r.error());
+    return with_context("Drive config error: Unable to patch the block device", r.error());
   return done();
 }
 
 ActionResult Controller::on(const PatchNetworkInterface& a) {
   if (!started()) return not_before_start();
   if (auto r = vm_->update_net_rate_limiters(a.iface_id, a.rx_rate_limiter, a.tx_rate_limiter); !r)
-    return r.error();
+    return make_error(r.error().kind, "Network config error: Unable to update the net device: " + r.error().message);
   return done();
 }
 

@@ -86,7 +86,6 @@ class Controller {
   Metrics& metrics_;
   VmFactory& factory_;
   VmConfig draft_;
-  std::optional<LoggerConfig> logger_;
   UniqueFd log_fd_;
   std::unique_ptr<Vm> vm_;
   bool paused_ = false;

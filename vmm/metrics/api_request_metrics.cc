@@ -34,25 +34,12 @@ std::optional<std::string_view> timed_action_name(const VmmAction& action) {
   return std::nullopt;
 }
 
-namespace {
-
-// The deprecated fields a parsed action still shows (Firecracker counts each request that
-// uses one). PUT /vsock's vsock_id is kept in the action; the parser folds the other
-// deprecated fields (load's mem_file_path and enable_diff_snapshots) into their successors, so
-// they cannot be told apart here.
-bool uses_deprecated_field(const VmmAction& action) {
-  if (const auto* vsock = std::get_if<PutVsock>(&action)) return vsock->config.vsock_id.has_value();
-  return false;
-}
-
-}  // namespace
-
 void count_api_request_received(ApiServerStats* stats, std::string_view method, std::string_view target,
-                                const VmmAction* action) {
+                                const VmmAction* action, bool deprecated) {
   ApiResourceStats& res = stats->resources[api_resource_key(method, target)];
   ++res.requests;
   if (action == nullptr) ++res.refused;
-  if (action != nullptr && uses_deprecated_field(*action)) ++stats->deprecated_requests;
+  if (deprecated) ++stats->deprecated_requests;
 }
 
 void count_api_request_answered(ApiServerStats* stats, const ApiRequestOutcome& r) {

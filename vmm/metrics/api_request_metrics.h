@@ -16,9 +16,10 @@
 namespace ember {
 
 // `method` as sent ("PUT"), `target` as sent ("/drives/rootfs", or absolute form), `action`
-// what the request parsed into (nullptr when the API refused it).
+// what the request parsed into (nullptr when the API refused it), `deprecated` whether it used
+// a deprecated field (the parser tells: some it folds into their successors).
 void count_api_request_received(ApiServerStats* stats, std::string_view method, std::string_view target,
-                                const VmmAction* action);
+                                const VmmAction* action, bool deprecated);
 
 struct ApiRequestOutcome {
   std::string_view endpoint;  // api_endpoint_name(), or "other"

@@ -39,8 +39,9 @@ Metrics::~Metrics() {
 
 Result<void> Metrics::configure(const MetricsConfig& config) {
   if (config_)
-    return make_error("metrics are already configured (metrics_path " + config_->metrics_path +
-                      ") and cannot be configured again");
+    // Firecracker's text first: its clients and tests match it.
+    return make_error("Reinitialization of metrics not allowed. (metrics are already configured with "
+                      "metrics_path " + config_->metrics_path + ")");
   ASSIGN_OR_RETURN(MetricsSink sink, MetricsSink::open(config.metrics_path));
 
   UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));

@@ -376,5 +376,53 @@ TEST(ApiRouting, EndpointNames) {
   EXPECT_EQ(api_endpoint_name("DELETE", "/drives/x"), "");
 }
 
+// Firecracker v1.16.1's deprecated fields (its api_server/request/): the warning it logs and the
+// reason for its `Deprecation: true` header.
+TEST(ApiRequestDeprecation, DeprecatedFieldsAreNamedInFirecrackersWords) {
+  struct Case { const char* method; const char* target; const char* body; const char* warning; };
+  const Case cases[] = {
+      {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64, "cpu_template": "None"})",
+       "PUT /machine-config: cpu_template field is deprecated."},
+      {"PATCH", "/machine-config", R"({"cpu_template": "None"})", "PATCH /machine-config: cpu_template field is deprecated."},
+      {"PUT", "/vsock", R"({"vsock_id": "v", "guest_cid": 3, "uds_path": "/v"})", "PUT /vsock: vsock_id field is deprecated."},
+      {"PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_file_path": "/m"})",
+       "PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated."},
+      {"PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_backend": {"backend_type": "File", "backend_path": "/m"},
+          "enable_diff_snapshots": true})",
+       "PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated."},
+  };
+  for (const Case& c : cases) {
+    auto parsed = parse_api_request_with_info(c.method, c.target, c.body);
+    ASSERT_TRUE(parsed.ok()) << c.body << ": " << parsed.error().message;
+    EXPECT_EQ(parsed->deprecation, std::optional<std::string>(c.warning)) << c.body;
+  }
+  for (const Case& c : {Case{"PUT", "/vsock", R"({"vsock_id": null, "guest_cid": 3, "uds_path": "/v"})", ""},
+                        Case{"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64})", ""},
+                        Case{"PUT", "/snapshot/load", R"({"snapshot_path": "/s", "mem_backend": {"backend_type": "File",
+                            "backend_path": "/m"}, "enable_diff_snapshots": false})", ""}}) {
+    auto parsed = parse_api_request_with_info(c.method, c.target, c.body);
+    ASSERT_TRUE(parsed.ok()) << c.body << ": " << parsed.error().message;
+    EXPECT_FALSE(parsed->deprecation.has_value()) << c.body;
+  }
+}
+
+// Firecracker's RequestError texts for routing.
+TEST(ApiRequestFaults, RoutingInFirecrackersWords) {
+  auto fault = [](const char* method, const char* target, const char* body) {
+    auto r = parse_api_request(method, target, body);
+    return r.ok() ? std::string("accepted") : r.error().message;
+  };
+  EXPECT_TRUE(fault("PATCH", "/boot-source", "{}").starts_with("Invalid request method and/or path: PATCH boot-source."));
+  EXPECT_TRUE(fault("GET", "/nope", "").starts_with("Invalid request method and/or path: GET nope."));
+  EXPECT_TRUE(fault("PUT", "/drives", "{}").starts_with("The ID cannot be empty."));
+  EXPECT_TRUE(fault("PUT", "/drives/a-b", "{}").starts_with(
+      "API Resource IDs can only contain alphanumeric characters and underscores."));
+  EXPECT_EQ(fault("PUT", "/machine-config", ""), "Empty PUT request.");
+  EXPECT_TRUE(fault("PATCH", "/machine-config", "{}").starts_with("Empty PATCH request."));
+  EXPECT_EQ(fault("PUT", "/machine-config", "{\n  \"vcpu_count\": 2\n}"),
+            "An error occurred when deserializing the json body of a request: missing field `mem_size_mib` at line 3 "
+            "column 1.");
+}
+
 }  // namespace
 }  // namespace ember

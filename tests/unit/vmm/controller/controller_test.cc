@@ -177,9 +177,9 @@ TEST_F(ControllerTest, ActionsInTheWrongStateAreRefusedWithNothingChanged) {
   for (const VmmAction& a : std::vector<VmmAction>{PatchVm{RequestedVmState::kPaused}, SendCtrlAltDel{},
                                                    FlushMetrics{}, PatchDrive{"rootfs", {}, {}},
                                                    PatchNetworkInterface{"eth0", {}, {}}})
-    refused(a, ErrorKind::kState, "only allowed after InstanceStart");
-  refused(CreateSnapshot{}, ErrorKind::kState, "there is no microVM yet");
-  refused(InstanceStart{}, ErrorKind::kState, "no boot-source is configured");
+    refused(a, ErrorKind::kState, "The requested operation is not supported before starting the microVM.");
+  refused(CreateSnapshot{}, ErrorKind::kState, "The requested operation is not supported before starting the microVM.");
+  refused(InstanceStart{}, ErrorKind::kState, "Cannot start microvm without kernel configuration.");
   EXPECT_FALSE(calls_.built_with.has_value());
 
   ok(boot_source());
@@ -188,11 +188,42 @@ TEST_F(ControllerTest, ActionsInTheWrongStateAreRefusedWithNothingChanged) {
                                                    PutVsock{VsockConfig{3, dir_ + "/v.sock", {}}},
                                                    PutLogger{}, PutMetrics{MetricsConfig{dir_ + "/m"}},
                                                    InstanceStart{}})
-    refused(a, ErrorKind::kState, "not supported after starting the microVM");
-  refused(LoadSnapshot{}, ErrorKind::kState, "only be loaded into a fresh ember");
-  refused(CreateSnapshot{}, ErrorKind::kState, "must be paused first");
+    refused(a, ErrorKind::kState, "The requested operation is not supported after starting the microVM.");
+  refused(LoadSnapshot{}, ErrorKind::kState, "The requested operation is not supported after starting the microVM.");
+  refused(CreateSnapshot{}, ErrorKind::kState, "save/restore unavailable while running");
+  // Firecracker takes a drive PATCH with neither field for a vhost-user drive's.
+  refused(PatchDrive{"rootfs", {}, {}}, ErrorKind::kInvalid, "Running method expected different backend.");
   EXPECT_TRUE(get<FullVmConfig>(GetVmConfig{}).drives.empty());
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/m"));
+}
+
+// Firecracker's NetBuilder::build, as test_net_api_put_update_pre_boot shows it: a MAC another
+// interface holds is refused with nothing changed; an update that fails after that check drops
+// the interface it was to replace (its MAC is then free); a multicast MAC is accepted.
+TEST_F(ControllerTest, NetworkInterfaceUpdatesFollowFirecracker) {
+  auto iface = [](const std::string& id, const std::string& tap, MacAddress mac) {
+    NetworkInterfaceConfig n;
+    n.iface_id = id;
+    n.host_dev_name = tap;
+    n.guest_mac = mac;
+    return PutNetworkInterface{n};
+  };
+  auto ids = [this] {
+    std::vector<std::string> out;
+    for (const auto& n : get<FullVmConfig>(GetVmConfig{}).network_interfaces) out.push_back(n.iface_id);
+    return out;
+  };
+  const MacAddress mac1{0x06, 0, 0, 0, 0, 1};
+  ok(iface("1", "tap1", mac1));
+  ok(iface("2", "tap2", MacAddress{0x07, 0, 0, 0, 0, 1}));  // multicast: bit 0 of the first byte
+  refused(iface("2", "tap2", mac1), ErrorKind::kInvalid,
+          "Network config error: The MAC address is already in use: 06:00:00:00:00:01");
+  EXPECT_EQ(ids(), (std::vector<std::string>{"1", "2"}));
+  ok(iface("2", "tap2", MacAddress{0x08, 0, 0, 0, 0, 1}));
+  refused(iface("1", "tap2", mac1), ErrorKind::kInvalid, "Could not create the network device");
+  EXPECT_EQ(ids(), (std::vector<std::string>{"2"})) << "the failed update dropped interface 1";
+  ok(iface("3", "tap3", mac1));
+  EXPECT_EQ(ids(), (std::vector<std::string>{"2", "3"}));
 }
 
 TEST_F(ControllerTest, BadConfigurationIsRefusedByKindAndTheDraftKeepsItsValue) {
@@ -202,9 +233,9 @@ TEST_F(ControllerTest, BadConfigurationIsRefusedByKindAndTheDraftKeepsItsValue) 
   EXPECT_EQ(get<MachineConfig>(GetMachineConfig{}).vcpu_count, 2u);
 
   refused(PutBootSource{BootSourceConfig{dir_ + "/missing", {}, {}, {}}}, ErrorKind::kHost,
-          "boot-source.kernel_image_path: cannot read");
+          "Boot source error: The kernel file cannot be opened: No such file or directory (os error 2)");
   ok(drive("rootfs", true));
-  refused(drive("second", true), ErrorKind::kInvalid, "a root device is already configured");
+  refused(drive("second", true), ErrorKind::kInvalid, "A root block device already exists!");
   EXPECT_EQ(get<FullVmConfig>(GetVmConfig{}).drives.size(), 1u);
   EXPECT_FALSE(get<FullVmConfig>(GetVmConfig{}).boot_source.has_value());
 }
@@ -212,7 +243,7 @@ TEST_F(ControllerTest, BadConfigurationIsRefusedByKindAndTheDraftKeepsItsValue) 
 TEST_F(ControllerTest, AVmThatCannotBeBuiltOrConfinedIsNotKept) {
   ok(boot_source());
   factory_.fail_build = true;
-  refused(InstanceStart{}, ErrorKind::kHost, "InstanceStart: no KVM here");
+  refused(InstanceStart{}, ErrorKind::kHost, "Start microvm error: no KVM here");
   EXPECT_EQ(state(), InstanceState::kNotStarted);
 
   factory_.fail_build = false;

@@ -49,13 +49,13 @@ TEST_F(VmmMetricsTest, PutMetricsTwiceIsRefusedTheSecondTime) {
   const std::string first = dir_ + "/metrics.json";
   EXPECT_EQ(put_metrics(first).status, 204);
   EXPECT_TRUE(std::filesystem::exists(first));
-  EXPECT_EQ(vm_config_metrics(), (Json{{"metrics_path", first}}));
+  // GET /vm/config prints metrics as null however they were configured, as Firecracker's does.
+  EXPECT_TRUE(vm_config_metrics().is_null());
 
   const ApiReply again = put_metrics(dir_ + "/other.json");
   EXPECT_EQ(again.status, 400);
   EXPECT_NE(fault(again).find("already configured"), std::string::npos) << again.body;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/other.json"));
-  EXPECT_EQ(vm_config_metrics(), (Json{{"metrics_path", first}}));
 }
 
 TEST_F(VmmMetricsTest, AnUnwritablePathIsRefusedWithTheReasonAndNothingApplied) {
@@ -76,7 +76,7 @@ TEST_F(VmmMetricsTest, FlushMetricsBeforeInstanceStartIsRefused) {
   ASSERT_EQ(put_metrics(path).status, 204);
   const ApiReply configured = to_reply(vmm_->handle(FlushMetrics{}));
   EXPECT_EQ(configured.status, 400);
-  EXPECT_NE(fault(configured).find("InstanceStart"), std::string::npos) << configured.body;
+  EXPECT_NE(fault(configured).find("not supported before starting the microVM"), std::string::npos) << configured.body;
   EXPECT_EQ(std::filesystem::file_size(path), 0u) << "nothing was flushed";
 }
 

@@ -118,8 +118,9 @@ TEST(MetricsLine, ApiRequestsAreCountedPerResourceAndMethodAsFirecrackerDoes) {
   ApiServerStats api;
   const PutDrive drive{};
   const GetInstanceInfo info{};
-  auto count = [&api](std::string_view method, std::string_view target, const VmmAction* action, int status) {
-    count_api_request_received(&api, method, target, action);
+  auto count = [&api](std::string_view method, std::string_view target, const VmmAction* action, int status,
+                       bool deprecated = false) {
+    count_api_request_received(&api, method, target, action, deprecated);
     count_api_request_answered(&api, {"x", action, status, 7});
   };
   VmmAction put_drive = drive;
@@ -132,7 +133,7 @@ TEST(MetricsLine, ApiRequestsAreCountedPerResourceAndMethodAsFirecrackerDoes) {
   count("PATCH", "/machine-config", nullptr, 400);
   VmmAction vsock = PutVsock{};
   std::get<PutVsock>(vsock).config.vsock_id = "old";
-  count("PUT", "/vsock", &vsock, 204);
+  count("PUT", "/vsock", &vsock, 204, /*deprecated=*/true);
 
   MetricsSnapshot now;
   now.api_server = api;

@@ -156,10 +156,9 @@ TEST_F(VirtioNetTest, ConfigIsChecked) {
   c.mtu = 67;
   EXPECT_FALSE(VirtioNet::check_config(c).ok());
   c = default_config();
+  // A multicast address is accepted, as Firecracker accepts it.
   c.guest_mac = NetMacAddress{0x01, 0, 0x5e, 0, 0, 1};
-  auto r = VirtioNet::check_config(c);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("multicast"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(VirtioNet::check_config(c).ok());
   c.guest_mac = NetMacAddress{};
   EXPECT_FALSE(VirtioNet::check_config(c).ok());
   c = default_config();
