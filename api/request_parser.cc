@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/body_parsers.h"
+#include "api/cpu_config_parser.h"
 #include "api/json_fields.h"
 
 namespace ember {
@@ -39,8 +40,8 @@ VmmAction make() {
 }
 
 Result<VmmAction> put_machine_config(std::string_view, const json& body) {
-  ASSIGN_OR_RETURN(MachineConfig config, api_detail::parse_put_machine_config(body));
-  return VmmAction(PutMachineConfig{config});
+  ASSIGN_OR_RETURN(PutMachineConfig put, api_detail::parse_put_machine_config(body));
+  return VmmAction(put);
 }
 Result<VmmAction> patch_machine_config(std::string_view, const json& body) {
   ASSIGN_OR_RETURN(PatchMachineConfig patch, api_detail::parse_patch_machine_config(body));
@@ -93,6 +94,10 @@ Result<VmmAction> create_snapshot(std::string_view, const json& body) {
   ASSIGN_OR_RETURN(SnapshotCreateParams params, api_detail::parse_snapshot_create(body));
   return VmmAction(CreateSnapshot{std::move(params)});
 }
+Result<VmmAction> put_cpu_config(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(CustomCpuTemplate config, api_detail::parse_cpu_config(body));
+  return VmmAction(PutCpuConfig{std::move(config)});
+}
 Result<VmmAction> load_snapshot(std::string_view, const json& body) {
   ASSIGN_OR_RETURN(SnapshotLoadParams params, api_detail::parse_snapshot_load(body));
   return VmmAction(LoadSnapshot{std::move(params)});
@@ -118,11 +123,12 @@ const Route kRoutes[] = {
     {"PUT", "/metrics", put_metrics, nullptr},
     {"PUT", "/snapshot/create", create_snapshot, nullptr},
     {"PUT", "/snapshot/load", load_snapshot, nullptr},
+    {"PUT", "/cpu-config", put_cpu_config, nullptr},
 };
 
 // The yaml's other top-level paths: devices and features ember does not have.
-constexpr std::array<std::string_view, 7> kUnsupportedTopLevel = {
-    "balloon", "pmem", "entropy", "hotplug", "mmds", "cpu-config", "serial"};
+constexpr std::array<std::string_view, 6> kUnsupportedTopLevel = {
+    "balloon", "pmem", "entropy", "hotplug", "mmds", "serial"};
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> segments;

@@ -24,7 +24,11 @@ Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_b
   if (m.vcpu_count < 1 || m.vcpu_count > kMaxVcpus)
     return make_error("machine-config.vcpu_count must be between 1 and " + std::to_string(kMaxVcpus) +
                       ", got " + std::to_string(m.vcpu_count));
-  if (m.smt) return make_error("machine-config.smt is not supported: each vCPU is one core");
+  // Firecracker (vmm_config/machine_config.rs): with SMT a core holds two threads, so the count
+  // is 1 or even; its fault text, which clients match.
+  if (m.smt && m.vcpu_count > 1 && m.vcpu_count % 2 == 1)
+    return make_error("The number of vCPUs must be greater than 0, less than " + std::to_string(kMaxVcpus) +
+                      " and must be 1 or an even number if SMT is enabled.");
   if (m.mem_size_mib < 1) return make_error("machine-config.mem_size_mib must be at least 1");
   // Beyond this the byte count overflows, or the VM cannot possibly be backed by this host.
   if (m.mem_size_mib > (host_mem_bytes >> 20))
