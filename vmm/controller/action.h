@@ -36,7 +36,7 @@ struct PutMachineConfig {
   std::optional<StaticCpuTemplate> cpu_template = std::nullopt;
 };
 // PATCH /machine-config: only the fields the body names (at least one was named; a body that
-// names only cpu_template/huge_pages "None" leaves every field here empty).
+// names only huge_pages "None" leaves every field here empty).
 struct PatchMachineConfig {
   std::optional<uint32_t> vcpu_count;
   std::optional<uint64_t> mem_size_mib;
