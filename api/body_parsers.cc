@@ -168,15 +168,21 @@ constexpr EnumName<BzImageMode> kBzImageModes[] = {
 constexpr EnumName<RequestedVmState> kVmStates[] = {{"Paused", RequestedVmState::kPaused},
                                                     {"Resumed", RequestedVmState::kResumed}};
 
-// cpu_template and huge_pages: ember has neither CPU templates nor huge pages.
+// huge_pages: ember has no huge pages.
 Result<void> check_only_none(const JsonFields& f) {
-  for (std::string_view key : {"cpu_template", "huge_pages"}) {
+  for (std::string_view key : {"huge_pages"}) {
     ASSIGN_OR_RETURN(std::optional<std::string> text, f.optional_string(key));
     if (text && *text != "None")
       return make_error(f.name(key) + " " + quote_value(*text) + " is not supported by ember (only \"None\")");
   }
   return {};
 }
+
+// Firecracker's StaticCpuTemplate names, in its order; case matters (serde). Whether a template
+// fits this host is decided at InstanceStart, as Firecracker does.
+constexpr EnumName<StaticCpuTemplate> kCpuTemplates[] = {
+    {"C3", StaticCpuTemplate::kC3},   {"T2", StaticCpuTemplate::kT2},     {"T2S", StaticCpuTemplate::kT2S},
+    {"None", StaticCpuTemplate::kNone}, {"T2CL", StaticCpuTemplate::kT2CL}, {"T2A", StaticCpuTemplate::kT2A}};
 
 // The body of PUT and PATCH /machine-config: the same fields; PUT requires two of them.
 Result<JsonFields> machine_config_fields(const json& body) {
@@ -187,7 +193,7 @@ Result<JsonFields> machine_config_fields(const json& body) {
 
 }  // namespace
 
-Result<MachineConfig> parse_put_machine_config(const json& body) {
+Result<PutMachineConfig> parse_put_machine_config(const json& body) {
   ASSIGN_OR_RETURN(JsonFields f, machine_config_fields(body));
   MachineConfig config;
   // serde refuses a mistyped value where it meets it and a missing field only at the end of
@@ -203,7 +209,9 @@ Result<MachineConfig> parse_put_machine_config(const json& body) {
   ASSIGN_OR_RETURN(std::optional<bool> track, f.optional_boolean("track_dirty_pages"));
   config.track_dirty_pages = track.value_or(false);
   TRY(check_only_none(f));
-  return config;
+  ASSIGN_OR_RETURN(std::optional<StaticCpuTemplate> cpu_template, optional_enum(f, "cpu_template", kCpuTemplates));
+  if (cpu_template) config.cpu_template = *cpu_template;
+  return PutMachineConfig{config, cpu_template};
 }
 
 Result<PatchMachineConfig> parse_patch_machine_config(const json& body) {
@@ -216,6 +224,7 @@ Result<PatchMachineConfig> parse_patch_machine_config(const json& body) {
   ASSIGN_OR_RETURN(patch.mem_size_mib, optional_mem_size_mib(f));
   ASSIGN_OR_RETURN(patch.smt, f.optional_boolean("smt"));
   ASSIGN_OR_RETURN(patch.track_dirty_pages, f.optional_boolean("track_dirty_pages"));
+  ASSIGN_OR_RETURN(patch.cpu_template, optional_enum(f, "cpu_template", kCpuTemplates));
   TRY(check_only_none(f));
   return patch;
 }

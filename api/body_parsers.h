@@ -18,7 +18,7 @@
 
 namespace ember::api_detail {
 
-[[nodiscard]] Result<MachineConfig> parse_put_machine_config(const nlohmann::json& body);
+[[nodiscard]] Result<PutMachineConfig> parse_put_machine_config(const nlohmann::json& body);
 [[nodiscard]] Result<PatchMachineConfig> parse_patch_machine_config(const nlohmann::json& body);
 [[nodiscard]] Result<BootSourceConfig> parse_put_boot_source(const nlohmann::json& body);
 [[nodiscard]] Result<DriveConfig> parse_drive(const nlohmann::json& body);

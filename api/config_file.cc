@@ -5,6 +5,7 @@
 #include <map>
 
 #include "api/json_fields.h"
+#include "base/file.h"
 #include "api/request_parser.h"
 
 namespace ember {
@@ -27,14 +28,14 @@ const std::map<std::string, Section>& sections() {
       {"drives", {"/drives", "drive_id"}},
       {"network-interfaces", {"/network-interfaces", "iface_id"}},
       {"vsock", {"/vsock", nullptr}},
+      {"cpu-config", {"/cpu-config", nullptr}},
   };
   return m;
 }
 // Sections of Firecracker's config file for what ember does not have (firecracker-api-v1.16.1
 // definitions/FullVmConfiguration). Firecracker's own files, and GET /vm/config, write them as
 // null or []: that says "none" and is accepted; any content is refused, naming the section.
-constexpr const char* kOutOfScope[] = {"balloon", "cpu-config", "entropy", "memory-hotplug",
-                                       "mmds-config", "pmem", "serial"};
+constexpr const char* kOutOfScope[] = {"balloon", "entropy", "memory-hotplug", "mmds-config", "pmem", "serial"};
 
 bool is_out_of_scope(const std::string& key) {
   for (const char* name : kOutOfScope) {
@@ -44,8 +45,21 @@ bool is_out_of_scope(const std::string& key) {
 }
 
 // The order in which sections apply: logging first, devices after the machine.
-constexpr const char* kOrder[] = {"logger", "metrics", "machine-config", "boot-source",
+// cpu-config right after machine-config, as Firecracker's resources.rs: a custom template then
+// replaces a machine-config.cpu_template.
+constexpr const char* kOrder[] = {"logger", "metrics", "machine-config", "cpu-config", "boot-source",
                                   "drives", "network-interfaces", "vsock"};
+
+// Firecracker's "cpu-config" is a custom template inline, or the path of a file holding one.
+constexpr uint64_t kMaxCpuConfigFileBytes = 1 << 20;
+Result<json> cpu_config_body(const json& value) {
+  const std::string path = value.get<std::string>();
+  auto text = read_file(path, kMaxCpuConfigFileBytes);
+  if (!text) return make_error("cpu-config: cannot read " + path + ": " + text.error().message);
+  json body = json::parse(text->begin(), text->end(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return make_error("cpu-config: " + path + " is not valid JSON");
+  return body;
+}
 
 // The section goes to the same parser as the API's body, as JSON: printing it and parsing it
 // again would gain nothing (and printing recurses once per level of nesting).
@@ -76,7 +90,10 @@ Result<std::vector<VmmAction>> parse_config_file(std::string_view json_text) {
     const Section& section = sections().at(key);
     const json& value = root.at(key);
     if (section.id_field == nullptr) {
-      ASSIGN_OR_RETURN(VmmAction a, put(key, section.path, value));
+      // Only a cpu-config path makes a new value: copying a section could recurse as deep as it nests.
+      json from_file;
+      if (std::string_view(key) == "cpu-config" && value.is_string()) { ASSIGN_OR_RETURN(from_file, cpu_config_body(value)); }
+      ASSIGN_OR_RETURN(VmmAction a, put(key, section.path, from_file.is_null() ? value : from_file));
       actions.push_back(std::move(a));
       continue;
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/body_parsers.h"
+#include "api/cpu_config_parser.h"
 #include "api/json_fields.h"
 
 namespace ember {
@@ -44,8 +45,8 @@ VmmAction make() {
 }
 
 Result<VmmAction> put_machine_config(std::string_view, const json& body) {
-  ASSIGN_OR_RETURN(MachineConfig config, api_detail::parse_put_machine_config(body));
-  return VmmAction(PutMachineConfig{config});
+  ASSIGN_OR_RETURN(PutMachineConfig put, api_detail::parse_put_machine_config(body));
+  return VmmAction(put);
 }
 Result<VmmAction> patch_machine_config(std::string_view, const json& body) {
   ASSIGN_OR_RETURN(PatchMachineConfig patch, api_detail::parse_patch_machine_config(body));
@@ -98,6 +99,10 @@ Result<VmmAction> create_snapshot(std::string_view, const json& body) {
   ASSIGN_OR_RETURN(SnapshotCreateParams params, api_detail::parse_snapshot_create(body));
   return VmmAction(CreateSnapshot{std::move(params)});
 }
+Result<VmmAction> put_cpu_config(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(CustomCpuTemplate config, api_detail::parse_cpu_config(body));
+  return VmmAction(PutCpuConfig{std::move(config)});
+}
 Result<VmmAction> load_snapshot(std::string_view, const json& body) {
   ASSIGN_OR_RETURN(SnapshotLoadParams params, api_detail::parse_snapshot_load(body));
   return VmmAction(LoadSnapshot{std::move(params)});
@@ -123,6 +128,7 @@ const Route kRoutes[] = {
     {"PUT", "/metrics", put_metrics, nullptr},
     {"PUT", "/snapshot/create", create_snapshot, nullptr},
     {"PUT", "/snapshot/load", load_snapshot, nullptr},
+    {"PUT", "/cpu-config", put_cpu_config, nullptr},
 };
 
 // The yaml's other top-level paths: devices and features ember does not have, and what each is.
@@ -132,13 +138,12 @@ struct Unsupported {
   std::string_view path;
   std::string_view feature;
 };
-constexpr std::array<Unsupported, 7> kUnsupportedTopLevel = {{
+constexpr std::array<Unsupported, 6> kUnsupportedTopLevel = {{
     {"balloon", "the balloon device"},
     {"pmem", "virtio-pmem devices"},
     {"entropy", "the entropy (virtio-rng) device"},
     {"hotplug", "memory hotplug"},
     {"mmds", "the microVM metadata service (MMDS)"},
-    {"cpu-config", "custom CPU templates"},
     {"serial", "serial console configuration"},
 }};
 

@@ -35,11 +35,12 @@ json rate_limiter_json(const std::optional<RateLimiterConfig>& limiter) {
 }
 
 json machine_config_object(const MachineConfig& m) {
-  return json{{"vcpu_count", m.vcpu_count},
-              {"mem_size_mib", m.mem_size_mib},
-              {"smt", m.smt},
-              {"track_dirty_pages", m.track_dirty_pages},
-              {"huge_pages", "None"}};
+  json j{{"vcpu_count", m.vcpu_count}, {"mem_size_mib", m.mem_size_mib}, {"smt", m.smt}};
+  // As Firecracker: cpu_template only when a static template is set (not for None or a custom one).
+  if (m.cpu_template != StaticCpuTemplate::kNone) j["cpu_template"] = static_cpu_template_name(m.cpu_template);
+  j["track_dirty_pages"] = m.track_dirty_pages;
+  j["huge_pages"] = "None";
+  return j;
 }
 
 json boot_source_object(const BootSourceConfig& b) {

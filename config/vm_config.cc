@@ -21,13 +21,16 @@ uint64_t host_memory_bytes() {
 }
 
 Result<void> validate_machine_config(const MachineConfig& m, uint64_t host_mem_bytes) {
-  if (m.vcpu_count < 1 || m.vcpu_count > kMaxVcpus)
-    // Firecracker's MachineConfigError texts, then ember's detail.
+  // Firecracker's MachineConfigError text for both (vmm_config/machine_config.rs), then ember's
+  // detail: with SMT a core holds two threads, so the count is 1 or even.
+  const auto vcpu_count_error = [&m](std::string_view detail) {
     return make_error("Machine config error: The number of vCPUs must be greater than 0, less than " +
                       std::to_string(kMaxVcpus) +
                       " and must be 1 or an even number if SMT is enabled. (machine-config.vcpu_count: got " +
-                      std::to_string(m.vcpu_count) + ")");
-  if (m.smt) return make_error("machine-config.smt is not supported: each vCPU is one core");
+                      std::to_string(m.vcpu_count) + std::string(detail) + ")");
+  };
+  if (m.vcpu_count < 1 || m.vcpu_count > kMaxVcpus) return vcpu_count_error("");
+  if (m.smt && m.vcpu_count > 1 && m.vcpu_count % 2 == 1) return vcpu_count_error(" with smt");
   if (m.mem_size_mib < 1)
     return make_error("Machine config error: The memory size (MiB) is either 0, or not a multiple of the configured "
                       "page size. (machine-config.mem_size_mib: got 0)");

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/cpu_template.h"
 #include "config/models.h"
 #include "base/result.h"
 
@@ -31,8 +32,13 @@ struct BootSourceConfig {
 struct MachineConfig {
   uint32_t vcpu_count = 1;
   uint64_t mem_size_mib = 128;
+  // Two threads per core in the guest's CPUID topology (vcpu_count then 1 or even).
   bool smt = false;
   bool track_dirty_pages = false;
+  // machine-config.cpu_template (deprecated in Firecracker, still honoured): checked against the
+  // host CPU and applied at InstanceStart. kNone while a custom template (VmConfig::cpu_config)
+  // is set: the two share one slot, the later request wins.
+  StaticCpuTemplate cpu_template = StaticCpuTemplate::kNone;
 };
 
 struct VmConfig {
@@ -41,6 +47,8 @@ struct VmConfig {
   std::vector<DriveConfig> drives;  // in the order given; the root device becomes /dev/vda
   std::vector<NetworkInterfaceConfig> network_interfaces;
   std::optional<VsockConfig> vsock;
+  // PUT /cpu-config (custom CPU template); applied at InstanceStart.
+  std::optional<CustomCpuTemplate> cpu_config;
 };
 
 inline constexpr uint32_t kMaxVcpus = 32;

@@ -3,6 +3,9 @@
 
 #include <sys/epoll.h>
 
+#include <cstdio>
+#include <map>
+
 #include "base/file.h"
 #include "base/log.h"
 #include "devices/legacy/acpi_sleep.h"
@@ -15,6 +18,7 @@
 #include "vmm/x86_64/acpi/tables.h"
 #include "vmm/x86_64/boot_cpu.h"
 #include "vmm/x86_64/boot_info.h"
+#include "vmm/x86_64/cpu_template.h"
 #include "vmm/x86_64/cpuid.h"
 #include "vmm/x86_64/layout.h"
 #include "vmm/x86_64/loader/kernel_loader.h"
@@ -23,6 +27,13 @@
 
 namespace ember {
 namespace {
+
+// Firecracker prints a missing capability as {:#x}.
+std::string hex_u32(uint32_t v) {
+  char text[16];
+  std::snprintf(text, sizeof(text), "0x%x", v);
+  return text;
+}
 
 constexpr uint64_t kMaxKernelFileSize = 1ull << 30;
 
@@ -132,10 +143,28 @@ Result<void> setup_virtio_devices(MicroVmParts& parts, const VmConfig& cfg, cons
   return {};
 }
 
-Result<void> configure_vcpu(const VcpuFd& vcpu, const std::vector<kvm_cpuid_entry2>& supported,
-                            uint32_t count, EntryMode mode, uint64_t entry, uint64_t boot_info) {
-  TRY(vcpu.set_cpuid(cpuid_for_vcpu(supported, vcpu.id(), count)));
-  TRY(vcpu.set_msrs(boot_msrs()));
+// `cpuid`: KVM's supported CPUID with the CPU template applied; normalized here per vCPU.
+Result<void> configure_vcpu(const VcpuFd& vcpu, const std::vector<kvm_cpuid_entry2>& cpuid, const MachineConfig& machine,
+                            const CustomCpuTemplate& tmpl, EntryMode mode, uint64_t entry, uint64_t boot_info) {
+  TRY(vcpu.set_cpuid(cpuid_for_vcpu(cpuid, vcpu.id(), machine.vcpu_count, machine.smt)));
+  // The template's MSRs start from what KVM gives this vCPU (read after its CPUID is set, which
+  // decides what exists); the boot MSRs come after them and win where both name one.
+  std::vector<kvm_msr_entry> msrs;
+  if (!tmpl.msr_modifiers.empty()) {
+    std::vector<uint32_t> indices;
+    for (const MsrModifier& m : tmpl.msr_modifiers) indices.push_back(m.addr);
+    ASSIGN_OR_RETURN(std::vector<kvm_msr_entry> read, vcpu.get_msrs(indices));
+    std::map<uint32_t, uint64_t> current;
+    for (const kvm_msr_entry& e : read) current[e.index] = e.data;
+    auto templated = apply_msr_template(current, tmpl);
+    if (!templated) return with_context("Failed to create guest config", templated.error());
+    msrs = std::move(templated).value();
+  }
+  for (const kvm_msr_entry& e : boot_msrs()) {
+    std::erase_if(msrs, [&](const kvm_msr_entry& m) { return m.index == e.index; });
+    msrs.push_back(e);
+  }
+  TRY(vcpu.set_msrs(msrs));
   TRY(vcpu.set_regs(boot_regs(mode, entry, boot_info)));
   ASSIGN_OR_RETURN(kvm_sregs sregs, vcpu.get_sregs());
   TRY(vcpu.set_sregs(boot_sregs(sregs, mode)));
@@ -232,13 +261,24 @@ Result<std::unique_ptr<Vm>> build_vm(const VmOptions& options, EventLoop& loop, 
   if (!cfg.boot_source) return make_error("no boot-source given: a kernel is required");
   TRY(validate_machine_config(cfg.machine, host_memory_bytes()));
   ASSIGN_OR_RETURN(const VmPlan plan, plan_vm(cfg));
+  // The CPU template first: a static one that does not fit this host refuses InstanceStart before
+  // anything is built (Firecracker: "Failed to get CPU template: ...").
+  ASSIGN_OR_RETURN(const CustomCpuTemplate tmpl,
+                   resolve_cpu_template(cfg.machine.cpu_template, cfg.cpu_config ? &*cfg.cpu_config : nullptr,
+                                        host_cpu()));
   ASSIGN_OR_RETURN(std::unique_ptr<MicroVmParts> parts, assemble_vm(cfg, plan, options, loop, exit, -1));
+  for (uint32_t cap : added_kvm_capabilities(tmpl)) {
+    ASSIGN_OR_RETURN(int supported_cap, parts->kvm->check_extension(static_cast<int>(cap)));
+    if (supported_cap <= 0) return make_error(ErrorKind::kHost, "Missing KVM capabilities: " + hex_u32(cap));
+  }
   ASSIGN_OR_RETURN(const KernelEntry kernel, load_boot_image(*parts->memory, cfg, plan, *parts->virtio));
 
   ASSIGN_OR_RETURN(auto supported, parts->kvm->supported_cpuid());
+  auto cpuid = apply_cpuid_template(supported, tmpl);
+  if (!cpuid) return with_context("Failed to create guest config", cpuid.error());
   const uint32_t count = cfg.machine.vcpu_count;
   TRY(add_vcpus(*parts, exit, count, [&](const VcpuFd& fd) -> Result<void> {
-    auto r = configure_vcpu(fd, supported, count, kernel.mode, kernel.entry, kernel.boot_info_addr);
+    auto r = configure_vcpu(fd, *cpuid, cfg.machine, tmpl, kernel.mode, kernel.entry, kernel.boot_info_addr);
     if (!r) return with_context("vCPU " + std::to_string(fd.id()), r.error());
     return {};
   }));

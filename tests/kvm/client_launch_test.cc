@@ -10,8 +10,7 @@
 //
 // Left out (each said where it happens): network interfaces (they need a tap device: every
 // client launch here has none), flintlock's `--metadata` and its "mmds-config" (MMDS is another
-// issue), and `"smt": true` (another part of issue 13: firectl runs with `--disable-smt`,
-// flintlock's file carries "smt": false, as flintlock writes it on arm64).
+// issue). firectl runs with `--disable-smt`; flintlock writes `"smt": true` on x86_64.
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -228,7 +227,7 @@ TEST(FirectlLaunch, DefaultFlags) {
 // flintlock's Create: `<fc> --id <uid> --boot-timer --no-api --config-file <state>/firecracker.cfg`
 // (`--metadata <state>/metadata.json` dropped: MMDS is another issue), stdout and stderr to files
 // in the state directory, stdin empty. The config is what CreateConfig writes (types.go field
-// order), without "mmds-config" (MMDS) and with "smt": false (see the top of this file).
+// order), without "mmds-config" (MMDS), with "smt": true as flintlock writes it on x86_64.
 TEST(FlintlockLaunch, Create) {
   require_kvm();
   TempDir dir;
@@ -254,7 +253,7 @@ TEST(FlintlockLaunch, Create) {
          "i8042.nopnp panic=1 pci=off reboot=k"}}},
       {"logger",
        {{"log_path", state + "/firecracker.log"}, {"level", "Debug"}, {"show_level", true}, {"show_log_origin", true}}},
-      {"machine-config", {{"vcpu_count", 2}, {"mem_size_mib", 128}, {"smt", false}, {"track_dirty_pages", false}}},
+      {"machine-config", {{"vcpu_count", 2}, {"mem_size_mib", 128}, {"smt", true}, {"track_dirty_pages", false}}},
       {"metrics", {{"metrics_path", state + "/firecracker.metrics"}}},
       {"network-interfaces", json::array()},
       {"vsock", {{"vsock_id", "guest-agent"}, {"guest_cid", 3}, {"uds_path", state + "/guest-agent.vsock"}}},

@@ -6,12 +6,13 @@ namespace ember {
 namespace {
 
 // In the order of the variant's alternatives; the static_assert keeps the two in step.
-constexpr std::array<std::string_view, 20> kActionNames = {
+constexpr std::array<std::string_view, 21> kActionNames = {
     "GetInstanceInfo", "GetVersion",   "GetMachineConfig",    "PutMachineConfig",
     "PatchMachineConfig", "PutBootSource", "PutDrive",         "PatchDrive",
     "PutNetworkInterface", "PatchNetworkInterface", "PutVsock", "InstanceStart",
     "SendCtrlAltDel", "FlushMetrics",  "PatchVm",             "GetVmConfig",
     "PutLogger",       "PutMetrics",   "CreateSnapshot",      "LoadSnapshot",
+    "PutCpuConfig",
 };
 static_assert(kActionNames.size() == std::variant_size_v<VmmAction>);
 

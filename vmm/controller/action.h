@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "config/cpu_template.h"
 #include "config/models.h"
 #include "config/vm_config.h"
 
@@ -28,16 +29,20 @@ struct GetMachineConfig {};
 // PUT /machine-config: the whole configuration; absent optional fields take their defaults.
 // vcpu_count is within [1, kMaxVcpus] and mem_size_mib at least 1 (the VMM still checks the
 // host's memory and what it supports, with validate_machine_config).
+// cpu_template, not config.cpu_template, carries the body's field, as Firecracker treats it: absent
+// keeps the CPU template (static or custom) already set, "None" clears it, a name sets it.
 struct PutMachineConfig {
   MachineConfig config;
+  std::optional<StaticCpuTemplate> cpu_template = std::nullopt;
 };
 // PATCH /machine-config: only the fields the body names (at least one was named; a body that
-// names only cpu_template/huge_pages "None" leaves every field here empty).
+// names only huge_pages "None" leaves every field here empty).
 struct PatchMachineConfig {
   std::optional<uint32_t> vcpu_count;
   std::optional<uint64_t> mem_size_mib;
   std::optional<bool> smt;
   std::optional<bool> track_dirty_pages;
+  std::optional<StaticCpuTemplate> cpu_template = std::nullopt;  // as in PutMachineConfig
 };
 // PUT /boot-source
 struct PutBootSource {
@@ -93,12 +98,16 @@ struct CreateSnapshot {
 struct LoadSnapshot {
   SnapshotLoadParams params;
 };
+// PUT /cpu-config: a custom CPU template, before InstanceStart; replaces a static cpu_template.
+struct PutCpuConfig {
+  CustomCpuTemplate config;
+};
 
 using VmmAction =
     std::variant<GetInstanceInfo, GetVersion, GetMachineConfig, PutMachineConfig, PatchMachineConfig,
                  PutBootSource, PutDrive, PatchDrive, PutNetworkInterface, PatchNetworkInterface,
                  PutVsock, InstanceStart, SendCtrlAltDel, FlushMetrics, PatchVm, GetVmConfig,
-                 PutLogger, PutMetrics, CreateSnapshot, LoadSnapshot>;
+                 PutLogger, PutMetrics, CreateSnapshot, LoadSnapshot, PutCpuConfig>;
 
 // The struct's name ("PutDrive"), for logs.
 [[nodiscard]] std::string_view action_name(const VmmAction& action);

@@ -126,8 +126,13 @@ ActionResult Controller::on(const GetVmConfig&) {
 
 ActionResult Controller::on(const PutMachineConfig& a) {
   if (started()) return not_after_start();
-  auto ok = validate_machine_config(a.config, host_memory_bytes());
-  if (ok) draft_.machine = a.config;
+  MachineConfig m = a.config;
+  m.cpu_template = a.cpu_template.value_or(draft_.machine.cpu_template);
+  auto ok = validate_machine_config(m, host_memory_bytes());
+  if (ok) {
+    draft_.machine = m;
+    if (a.cpu_template) draft_.cpu_config.reset();  // one template slot (Firecracker)
+  }
   return configured(ok);
 }
 
@@ -138,8 +143,12 @@ ActionResult Controller::on(const PatchMachineConfig& a) {
   if (a.mem_size_mib) m.mem_size_mib = *a.mem_size_mib;
   if (a.smt) m.smt = *a.smt;
   if (a.track_dirty_pages) m.track_dirty_pages = *a.track_dirty_pages;
+  if (a.cpu_template) m.cpu_template = *a.cpu_template;
   auto ok = validate_machine_config(m, host_memory_bytes());
-  if (ok) draft_.machine = m;
+  if (ok) {
+    draft_.machine = m;
+    if (a.cpu_template) draft_.cpu_config.reset();  // one template slot (Firecracker)
+  }
   return configured(ok);
 }
 
@@ -221,6 +230,16 @@ ActionResult Controller::on(const PutVsock& a) {
   if (!ok) return with_context("Vsock config error", ok.error());
   draft_.vsock = a.config;
   return configured({});
+}
+
+// Firecracker (rpc_interface.rs set_custom_cpu_template): the custom template takes the one
+// template slot, so a static machine-config.cpu_template is dropped. The template's fit to the
+// host is checked at InstanceStart. Not a boot resource: snapshot/load stays allowed after it.
+ActionResult Controller::on(const PutCpuConfig& a) {
+  if (started()) return not_after_start();
+  draft_.cpu_config = a.config;
+  draft_.machine.cpu_template = StaticCpuTemplate::kNone;
+  return done();
 }
 
 ActionResult Controller::on(const PutLogger& a) {

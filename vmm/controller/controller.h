@@ -72,6 +72,7 @@ class Controller {
   ActionResult on(const PutMetrics& a);
   ActionResult on(const CreateSnapshot& a);
   ActionResult on(const LoadSnapshot& a);
+  ActionResult on(const PutCpuConfig& a);
 
   // A boot-specific resource (machine, kernel, drive, interface, vsock) went into the draft: a
   // snapshot can no longer be loaded (Firecracker's rule).

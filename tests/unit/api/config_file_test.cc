@@ -64,8 +64,7 @@ TEST(ConfigFile, OutOfScopeSectionsAreAcceptedEmptyAndRefusedWithContent) {
   EXPECT_EQ(actions->size(), 2u);  // PutBootSource, InstanceStart
 
   for (const char* section : {R"("balloon": {"amount_mib": 1, "deflate_on_oom": false})",
-                              R"("pmem": [{"id": "p"}])", R"("mmds-config": {"network_interfaces": ["eth0"]})",
-                              R"("cpu-config": {})"}) {
+                              R"("pmem": [{"id": "p"}])", R"("mmds-config": {"network_interfaces": ["eth0"]})"}) {
     auto r = parse_config_file(std::string(R"({"boot-source": {"kernel_image_path": "/k"}, )") + section + "}");
     ASSERT_FALSE(r.ok()) << section;
     const std::string name = std::string(section).substr(1, std::string(section).find('"', 1) - 1);

@@ -76,6 +76,7 @@ TEST(ApiRouting, PatchMachineConfigTakesAnySubset) {
 
   auto none = parse_ok<PatchMachineConfig>("PATCH", "/machine-config", R"({"cpu_template": "None"})");
   EXPECT_FALSE(none.vcpu_count || none.mem_size_mib || none.smt || none.track_dirty_pages);
+  EXPECT_EQ(none.cpu_template, StaticCpuTemplate::kNone);
 }
 
 TEST(ApiRouting, PutBootSource) {

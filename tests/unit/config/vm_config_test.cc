@@ -22,7 +22,9 @@ TEST(VmConfig, MachineLimits) {
   m.mem_size_mib = UINT64_MAX;
   EXPECT_FALSE(validate_machine_config(m, kHost).ok());
   m.mem_size_mib = 128;
-  m.smt = true;
+  m.smt = true;  // two threads per core: 1 or an even count
+  EXPECT_TRUE(validate_machine_config(m, kHost).ok());
+  m.vcpu_count = 3;
   EXPECT_FALSE(validate_machine_config(m, kHost).ok());
 }
 
