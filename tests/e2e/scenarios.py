@@ -117,6 +117,13 @@ SCENARIOS = (
                        r"E2E-L1S resumed: ticking again",
                        r"E2E-L1S the guest restarted on Ctrl-Alt-Del",
                        r"E2E-L1S ember exited with status 0")),
+    # A Firecracker client's launch (flintlock's command line and config file, the binary run as
+    # `firecracker`) booting to userspace.
+    Scenario("flintlock", "vmlinuz", 2, 256, "boot", 0, l1_script="flintlock", timeout_s=300,
+             required=(r"E2E-L2 init-reached", r"E2E-L2 uname \S+",
+                       r"E2E-L1S flintlock threads .*fc_vcpu 0,fc_vcpu 1,.*firecracker",
+                       r"E2E-L1S flintlock firecracker exited with status 0$",
+                       r"E2E-L1S flintlock log file written")),
     Scenario("jailed", "vmlinuz", 1, 256, "jailed", 0, l1_script="jailed", timeout_s=600,
              required=(r"E2E-L1S jailed Uid: 1000 1000 1000 1000", r"E2E-L1S jailed Gid: 1000 1000 1000 1000",
                        r"E2E-L1S jailed root is the chroot", r"E2E-L1S jailed cgroup 0::/ember/e2e-jail",
