@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/client/client.h"
+#include "tests/kvm/api_call.h"
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {
@@ -24,9 +25,7 @@ class ApiLifecycle : public ::testing::Test {
   }
 
   ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto r = api_request(sock_, method, path, body, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : ApiResponse{};
+    return api_answer(sock_, method, path, body);
   }
 
   TempDir dir_;

@@ -127,6 +127,17 @@ inline int socket_server_pid(const std::string& path) {
   return pid;
 }
 
+// Until a server takes connections on the Unix socket at `path` (its file appears at bind(), a
+// moment before listen()); false after `timeout`.
+inline bool wait_for_api_socket(const std::string& path, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (socket_server_pid(path) <= 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 // `<dir>/firecracker`, a symlink to `binary`: ember invoked under Firecracker's name.
 inline std::string firecracker_link(const std::string& dir, const std::string& binary) {
   const std::string link = dir + "/firecracker";

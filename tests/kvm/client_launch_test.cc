@@ -32,13 +32,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string read_file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Reads what is in a non-blocking FIFO right now.
 std::string drain_fifo(int fd) {
   std::string out;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "api/client/client.h"
+#include "tests/kvm/api_call.h"
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {
@@ -78,9 +79,7 @@ class EmberApi {
   }
   [[nodiscard]] bool ready() const { return ready_; }
   ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto r = api_request(sock_, method, path, body, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : ApiResponse{};
+    return api_answer(sock_, method, path, body);
   }
   BackgroundProcess& process() { return *ember_; }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace ember::test {
 
@@ -233,6 +234,13 @@ void require_kvm() {
   int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0) << "these tests need a usable /dev/kvm (open failed: " << strerror(errno) << ")";
   close(fd);
+}
+
+std::string read_file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace ember::test

@@ -53,6 +53,9 @@ class BackgroundProcess {
   std::unique_ptr<Shared> shared_;
 };
 
+// The whole text of the file at `path` (empty when it cannot be read).
+std::string read_file_text(const std::string& path);
+
 // A temporary directory removed with everything in it when this goes out of scope.
 class TempDir {
  public:

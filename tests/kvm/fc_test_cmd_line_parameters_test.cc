@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/client/client.h"
+#include "tests/kvm/api_call.h"
 #include "tests/kvm/client_launch.h"
 #include "tests/kvm/ember_process.h"
 #include "tests/kvm/fc_metrics_schema.h"
@@ -23,13 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-std::string read_file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // ember serving its API on `sock`, with `extra` flags.
 class ApiEmber {
  public:
@@ -39,11 +33,9 @@ class ApiEmber {
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<BackgroundProcess>(argv);
   }
-  bool ready() { return wait_for_path(sock_, 10s) && socket_server_pid(sock_) > 0; }
+  bool ready() { return wait_for_api_socket(sock_, 10s); }
   ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto r = api_request(sock_, method, path, body, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : ApiResponse{};
+    return api_answer(sock_, method, path, body);
   }
   void boot_ticker() {
     EXPECT_EQ(call("PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 64})").status, 204);
@@ -143,7 +135,7 @@ TEST(FcCmdLineParameters, TestCliNoParams) {
   BackgroundProcess ember(in_private_run(EMBER_BINARY));
   // The socket appears in the process's own /run (seen through /proc/<pid>/root).
   const std::string sock = "/proc/" + std::to_string(ember.pid()) + "/root/run/ember.socket";
-  EXPECT_TRUE(wait_for_path(sock, 10s)) << ember.err();
+  EXPECT_TRUE(wait_for_api_socket(sock, 10s)) << ember.err();
   std::this_thread::sleep_for(500ms);
   auto r = ember.wait(1000ms);  // still running: the wait times out and kills it
   EXPECT_TRUE(r.timed_out) << "ember ended with no parameters: " << r.exit_code << "\n" << r.err;
@@ -157,7 +149,7 @@ TEST(FcCmdLineParameters, TestCliNoParamsAsFirecracker) {
   const std::string fc = firecracker_link(dir.path(), EMBER_BINARY);
   BackgroundProcess ember(in_private_run(fc));
   const std::string sock = "/proc/" + std::to_string(ember.pid()) + "/root/run/firecracker.socket";
-  ASSERT_TRUE(wait_for_path(sock, 10s)) << ember.err();
+  ASSERT_TRUE(wait_for_api_socket(sock, 10s)) << ember.err();
   EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(ember.pid()) + "/root/run/ember.socket"));
   auto r = api_request(sock, "GET", "/", "", 10s);
   ASSERT_TRUE(r.ok()) << r.error().message;

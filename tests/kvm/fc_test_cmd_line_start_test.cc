@@ -174,8 +174,7 @@ TEST(FcCmdLineStart, TestConfigWithDefaultLimit) {
   TempDir dir;
   const std::string sock = dir.path() + "/api.sock";
   BackgroundProcess ember({EMBER_BINARY, "--api-sock", sock});
-  ASSERT_TRUE(wait_for_path(sock, 10s)) << ember.err();
-  ASSERT_TRUE(wait_for_path(sock, 10s));
+  ASSERT_TRUE(wait_for_api_socket(sock, 10s)) << ember.err();
   const int status = put_with_content_length(sock, 51201);
   EXPECT_GE(status, 400);
   EXPECT_LT(status, 500);

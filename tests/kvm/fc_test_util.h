@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/client/client.h"
+#include "tests/kvm/api_call.h"
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {
@@ -79,9 +80,7 @@ class FcMicrovm : public ::testing::Test {
   }
 
   ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto r = api_request(sock_, method, path, body, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : ApiResponse{};
+    return api_answer(sock_, method, path, body);
   }
   // Firecracker's framework raises RuntimeError on a 4xx: here, the request must be refused
   // with 400 and a fault_message holding `needle`.

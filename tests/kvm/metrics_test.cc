@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/client/client.h"
+#include "tests/kvm/api_call.h"
 #include "tests/kvm/ember_process.h"
 
 namespace ember::test {
@@ -62,9 +63,7 @@ class Metrics : public ::testing::Test {
   }
 
   ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto r = api_request(sock_, method, path, body, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : ApiResponse{};
+    return api_answer(sock_, method, path, body);
   }
 
   void boot_ticker() {

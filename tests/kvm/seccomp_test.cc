@@ -22,6 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/client/client.h"
+#include "tests/kvm/api_call.h"
+#include "tests/kvm/client_launch.h"
 #include "tests/kvm/ember_process.h"
 #include "vmm/seccomp/builtin_filters.h"
 
@@ -39,13 +41,6 @@ struct TaskInfo {
   int seccomp = -1;  // the Seccomp: line of status (0 none, 2 filter)
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Every thread of `pid` by thread id.
 std::map<int, TaskInfo> tasks_of(int pid) {
   std::map<int, TaskInfo> out;
@@ -53,9 +48,9 @@ std::map<int, TaskInfo> tasks_of(int pid) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     const std::string dir = entry.path().string();
     TaskInfo info;
-    info.name = read_text(dir + "/comm");
+    info.name = read_file_text(dir + "/comm");
     if (!info.name.empty() && info.name.back() == '\n') info.name.pop_back();
-    std::istringstream status(read_text(dir + "/status"));
+    std::istringstream status(read_file_text(dir + "/status"));
     for (std::string line; std::getline(status, line);) {
       if (line.rfind("Seccomp:", 0) == 0) info.seccomp = std::stoi(line.substr(8));
     }
@@ -68,23 +63,6 @@ std::string describe(const std::map<int, TaskInfo>& tasks) {
   std::string s;
   for (const auto& [tid, t] : tasks) s += std::to_string(tid) + " " + t.name + " Seccomp:" + std::to_string(t.seccomp) + "\n";
   return s;
-}
-
-// The pid of the process serving the Unix socket at `path` (SO_PEERCRED of a connection).
-int server_pid(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  int pid = -1;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) pid = cred.pid;
-  }
-  ::close(fd);
-  return pid;
 }
 
 // --- Filter files ------------------------------------------------------------------------------
@@ -172,14 +150,12 @@ class Seccomp : public ::testing::Test {
     argv.insert(argv.end(), extra.begin(), extra.end());
     ember_ = std::make_unique<BackgroundProcess>(argv);
     ASSERT_TRUE(ember_->wait_for_output("API server listening", 10s, /*in_stderr=*/true)) << ember_->err();
-    pid_ = server_pid(sock_);
+    pid_ = socket_server_pid(sock_);
     ASSERT_GT(pid_, 0);
   }
 
   ApiResponse call(const std::string& method, const std::string& path, const std::string& body = "") {
-    auto r = api_request(sock_, method, path, body, 10s);
-    EXPECT_TRUE(r.ok()) << method << " " << path << ": " << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : ApiResponse{};
+    return api_answer(sock_, method, path, body);
   }
 
   // Configures the ticker guest with `vcpus` vCPUs, starts it and waits for its ticks.

@@ -4,25 +4,13 @@
 
 #include <cstring>
 
+#include "tests/unit/vmm/x86_64/cpuid_entries.h"
+
 namespace ember {
 namespace {
 
-kvm_cpuid_entry2 entry(uint32_t fn, uint32_t index, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx) {
-  kvm_cpuid_entry2 e{};
-  e.function = fn;
-  e.index = index;
-  e.eax = eax;
-  e.ebx = ebx;
-  e.ecx = ecx;
-  e.edx = edx;
-  return e;
-}
-
-const kvm_cpuid_entry2* find(const std::vector<kvm_cpuid_entry2>& v, uint32_t fn, uint32_t index) {
-  for (const auto& e : v)
-    if (e.function == fn && e.index == index) return &e;
-  return nullptr;
-}
+using test::entry;
+using test::find;
 
 std::vector<kvm_cpuid_entry2> host() {
   return {
