@@ -4,9 +4,9 @@
 //
 // Answers: what the handler says (204, 200 with JSON, an error with {"fault_message"}); 400
 // with a fault_message for a request parse_api_request refuses or for malformed HTTP (then the
-// connection closes); 413 for a body over the limit (closes too). Connections are kept alive
-// as HTTP/1.1 asks; many clients may be connected at once, and requests from all of them are
-// handled one at a time, in arrival order.
+// connection closes); 400 with Firecracker's text for a body over the limit (closes too).
+// Connections are kept alive as HTTP/1.1 asks; many clients may be connected at once, and
+// requests from all of them are handled one at a time, in arrival order.
 #pragma once
 
 #include <cstddef>

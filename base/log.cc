@@ -6,7 +6,6 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <string>
 
@@ -63,16 +62,19 @@ bool parse_log_level(std::string_view text, LogLevel* out) {
 
 void log_line(LogLevel level, std::string_view message) {
   if (static_cast<int>(level) > state().max_level) return;
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
-  std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
+  // UTC by calendar arithmetic (<chrono>), not gmtime_r: glibc's first gmtime_r in a process
+  // reads the time zone (it opens /etc/localtime), and a thread confined by seccomp that logs
+  // before any other thread has would die of that open.
+  using namespace std::chrono;
+  const auto now = time_point_cast<nanoseconds>(system_clock::now());
+  const auto day = floor<days>(now);
+  const year_month_day date{day};
+  const hh_mm_ss<nanoseconds> time{now - day};
   char ts[64];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%09lld", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(nanos));
+  std::snprintf(ts, sizeof ts, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%09lld", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<long long>(time.hours().count()), static_cast<long long>(time.minutes().count()),
+                static_cast<long long>(time.seconds().count()), static_cast<long long>(time.subseconds().count()));
   std::string line;
   {
     std::lock_guard<std::mutex> g(state().lock);

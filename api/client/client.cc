@@ -61,7 +61,7 @@ class ApiClient::Impl {
     auto read = [&] {
       http::async_read(socket_, buffer_, parser, [&](const error_code& ec, size_t) { read_ec = ec; });
     };
-    // Read even when the write failed: a server that refuses a request early (413) answers
+    // Read even when the write failed: a server that refuses a request early (a body over its limit) answers
     // and closes before it has read everything.
     auto write = [&] {
       http::async_write(socket_, req, [&](const error_code& ec, size_t) {

@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -35,9 +38,9 @@ struct RawResponse {
   std::string body;
 };
 
-// One request on a fresh connection (Connection: close), read to the end.
-inline RawResponse raw_request(const std::string& sock, const std::string& method, const std::string& path,
-                               const std::string& body) {
+// Writes `request` (raw bytes: request line, headers, body) on a fresh connection and reads the
+// answer until the server closes the connection (or 5 s pass without data).
+inline RawResponse raw_exchange(const std::string& sock, const std::string& request) {
   RawResponse out;
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
@@ -48,12 +51,13 @@ inline RawResponse raw_request(const std::string& sock, const std::string& metho
     ADD_FAILURE() << "cannot connect to " << sock;
     return out;
   }
-  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
-                              "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                              "\r\n\r\n" + body;
   (void)!::write(fd, request.data(), request.size());
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string all;
   char buf[4096];
+  // A server that closes with part of the request unread ends with ECONNRESET instead of EOF,
+  // after what it sent: both end the answer.
   for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) all.append(buf, static_cast<size_t>(n));
   ::close(fd);
   const size_t end = all.find("\r\n\r\n");
@@ -62,6 +66,30 @@ inline RawResponse raw_request(const std::string& sock, const std::string& metho
   if (end != std::string::npos) out.body = all.substr(end + 4);
   if (all.size() > 12) out.status = std::atoi(all.c_str() + 9);
   return out;
+}
+
+// One request on a fresh connection (Connection: close), read to the end.
+inline RawResponse raw_request(const std::string& sock, const std::string& method, const std::string& path,
+                               const std::string& body) {
+  return raw_exchange(sock, method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" +
+                                "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                                "\r\n\r\n" + body);
+}
+
+// A PUT whose Content-Length header says `length` but whose body is `body` (shorter), as
+// Firecracker's tests send one with curl -H "Content-Length: ..." -d "some body".
+inline RawResponse put_with_content_length(const std::string& sock, const std::string& path, size_t length,
+                                           const std::string& body = "some body") {
+  return raw_exchange(sock, "PUT " + path + " HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+                            "Content-Type: application/json\r\nContent-Length: " + std::to_string(length) +
+                            "\r\n\r\n" + body);
+}
+
+// Firecracker's answer (micro_http) to a body over --http-api-max-payload-size: status 400 and
+// this body, a raw newline inside the string included.
+inline std::string payload_limit_answer(size_t size, size_t limit) {
+  return "{ \"error\": \"Request payload with size " + std::to_string(size) + " is larger than the limit of " +
+         std::to_string(limit) + " allowed by server.\nAll previous unanswered requests will be dropped.\" }";
 }
 
 // A Firecracker test's `uvm_plain`: an ember with an API socket, not configured yet.

@@ -1,5 +1,7 @@
 #include "vmm/seccomp/thread_filters.h"
 
+#include <malloc.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,6 +56,12 @@ Result<ThreadPrograms> load_thread_programs(const std::string& filter_file) {
 }
 
 void set_thread_filters(ThreadPrograms programs) {
+  // glibc gives other threads arenas of their own, and shrinking one (after a large request
+  // body, say) first reads /proc/sys/vm/overcommit_memory: an openat no thread filter allows
+  // (the API thread died of SIGSYS on a 50 KiB body; Firecracker's test_map_private_seccomp_
+  // regression is about the same kind of death). One arena for all threads needs only brk and
+  // mmap, which every filter allows; set before any thread starts.
+  ::mallopt(M_ARENA_MAX, 1);
   auto shared = std::make_shared<const ThreadPrograms>(std::move(programs));
   std::lock_guard<std::mutex> g(registry().lock);
   registry().programs = std::move(shared);
