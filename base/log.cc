@@ -52,7 +52,8 @@ void log_set_thread_name(std::string name) { t_thread_name = std::move(name); }
 bool parse_log_level(std::string_view text, LogLevel* out) {
   std::string t;
   for (char c : text) t.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (t == "error") *out = LogLevel::kError;
+  if (t == "off") *out = LogLevel::kOff;
+  else if (t == "error") *out = LogLevel::kError;
   else if (t == "warning" || t == "warn") *out = LogLevel::kWarn;
   else if (t == "info") *out = LogLevel::kInfo;
   else if (t == "debug" || t == "trace") *out = LogLevel::kDebug;

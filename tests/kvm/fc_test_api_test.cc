@@ -6,14 +6,15 @@
 //  - test_api_mmds_config: out of scope: MMDS (a later issue); ember answers /mmds with a 400
 //    naming the feature (checked in TestApiOutOfScope). test_map_private_seccomp_regression's
 //    large body goes to /machine-config instead (TestApiPayloadLimit).
-//  - test_api_cpu_config: out of scope here: PUT /cpu-config belongs to the CPU-template work.
+//  - test_api_cpu_config: its checks of PUT /cpu-config are in tests/unit/api/cpu_config_test.cc
+//    (bodies accepted and refused) and tests/kvm/cpu_template_test.cc (InstanceStart).
 //  - test_api_entropy, test_api_memory_hotplug, test_api_balloon, test_pmem_api,
 //    test_pmem_rate_limiter_api: out of scope: ember has no entropy, memory-hotplug, balloon or
 //    pmem device; each endpoint answers 400 naming the feature (TestApiOutOfScope).
 //  - test_drive_patch: the vhost-user drive (scratch_vub) parts: out of scope: ember has no
 //    vhost-user-block (a drive with `socket` is refused).
-//  - test_api_machine_config: `smt: true` and cpu_template values other than "None" belong to
-//    the CPU-template work; the RLIMIT_AS step (2^64-1 MiB accepted, InstanceStart failing with
+//  - test_api_machine_config: `smt: true` and the static cpu_template values are checked in
+//    tests/kvm/cpu_template_test.cc (which templates fit depends on the host CPU); the RLIMIT_AS step (2^64-1 MiB accepted, InstanceStart failing with
 //    "Cannot create mmap region") differs: ember refuses more memory than the host has when it
 //    is configured.
 //  - test_api_put_update_post_boot, test_negative_api_patch_post_boot, test_get_full_config:
