@@ -27,7 +27,7 @@ new_tap() {  # new_tap NAME [MAC]
 new_tap tap0
 "$IP" addr add 172.16.0.1/30 dev tap0
 tap_mac=$(cat /sys/class/net/tap0/address)
-"$EMBER" --api-sock "$SCRATCH/a.sock" --id snap_a > "$SCRATCH/a.out" 2> "$SCRATCH/a.err" &
+"$EMBER" --api-sock "$SCRATCH/a.sock" --id snap-a > "$SCRATCH/a.out" 2> "$SCRATCH/a.err" &
 a=$!
 wait_for_socket "$SCRATCH/a.sock" 60 $a || l1_fail "no API socket"
 api "$SCRATCH/a.sock" PUT /boot-source "$(boot_source_json "$L2_KERNEL")" || l1_fail "boot-source"
@@ -76,7 +76,7 @@ uptime_before=${2-}
 "$IP" link del tap0
 new_tap tap1 "$tap_mac"
 "$IP" addr add 172.16.0.1/30 dev tap1
-"$EMBER" --api-sock "$SCRATCH/b.sock" --id snap_b > "$SCRATCH/b.out" 2> "$SCRATCH/b.err" &
+"$EMBER" --api-sock "$SCRATCH/b.sock" --id snap-b > "$SCRATCH/b.out" 2> "$SCRATCH/b.err" &
 b=$!
 wait_for_socket "$SCRATCH/b.sock" 60 $b || l1_fail "no API socket for the restore"
 load_json() {  # load_json TAP VSOCK
