@@ -88,9 +88,11 @@ target_api_request() {
     vmm/controller/action.cc
     api/json_fields.cc
     api/body_parsers.cc
+    api/cpu_config_parser.cc
     api/request_parser.cc
     api/response.cc
     config/vm_config.cc
+    config/cpu_template.cc
   )
   libs=()
   runs=300000 seconds=55 max_len=4096 input_timeout=5 seed=
