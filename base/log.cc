@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <source_location>
 #include <string>
 
 namespace ember {
@@ -17,6 +18,9 @@ struct LoggerState {
   std::string instance_id = "anonymous-instance";
   std::atomic<int> max_level{static_cast<int>(LogLevel::kInfo)};
   std::atomic<int> fd{STDERR_FILENO};
+  std::atomic<bool> show_level{true};
+  std::atomic<bool> show_origin{false};
+  std::string module;  // under `lock`; empty: no filter
 };
 
 LoggerState& state() {
@@ -37,7 +41,33 @@ const char* level_name(LogLevel l) {
   return "?";
 }
 
+// The compiler names a source as the build gave it: an absolute path, or one relative to the
+// build directory (ccache's base_dir rewrites it so). This file is base/log.cc from the root, so
+// whatever precedes that in its own name precedes every other source's name too.
+std::string_view root_prefix() {
+  static const std::string_view prefix = [] {
+    const std::string_view self = std::source_location::current().file_name();
+    constexpr std::string_view kSelf = "base/log.cc";
+    return self.ends_with(kSelf) ? self.substr(0, self.size() - kSelf.size()) : std::string_view{};
+  }();
+  return prefix;
+}
+
 }  // namespace
+
+std::string_view log_origin_path(const char* file_name) {
+  std::string_view path = file_name != nullptr ? file_name : "?";
+  const std::string_view prefix = root_prefix();
+  if (!prefix.empty() && path.starts_with(prefix)) path.remove_prefix(prefix.size());
+  return path;
+}
+
+void log_set_show_level(bool show) { state().show_level = show; }
+void log_set_show_origin(bool show) { state().show_origin = show; }
+void log_set_module(std::string prefix) {
+  std::lock_guard<std::mutex> g(state().lock);
+  state().module = std::move(prefix);
+}
 
 void log_configure(std::string instance_id, LogLevel max_level) {
   std::lock_guard<std::mutex> g(state().lock);
@@ -61,8 +91,9 @@ bool parse_log_level(std::string_view text, LogLevel* out) {
   return true;
 }
 
-void log_line(LogLevel level, std::string_view message) {
+void log_line(LogLevel level, std::string_view message, std::source_location loc) {
   if (static_cast<int>(level) > state().max_level) return;
+  const std::string_view origin = log_origin_path(loc.file_name());
   // UTC by calendar arithmetic (<chrono>), not gmtime_r: glibc's first gmtime_r in a process
   // reads the time zone (it opens /etc/localtime), and a thread confined by seccomp that logs
   // before any other thread has would die of that open.
@@ -79,9 +110,22 @@ void log_line(LogLevel level, std::string_view message) {
   std::string line;
   {
     std::lock_guard<std::mutex> g(state().lock);
-    line = std::string(ts) + " [" + state().instance_id + ":" + t_thread_name + ":" +
-           level_name(level) + "] ";
+    // Firecracker drops a line whose module path does not start with the filter.
+    if (!origin.starts_with(state().module)) return;
+    line = std::string(ts) + " [" + state().instance_id + ":" + t_thread_name;
   }
+  // Firecracker's order: level, then origin, each after a ':' (logging.rs, Logger::log).
+  if (state().show_level) {
+    line.push_back(':');
+    line.append(level_name(level));
+  }
+  if (state().show_origin) {
+    line.push_back(':');
+    line.append(origin);
+    line.push_back(':');
+    line.append(std::to_string(loc.line()));
+  }
+  line.append("] ");
   line.append(message);
   line.push_back('\n');
   // One write per line keeps lines from different threads whole.

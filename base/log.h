@@ -1,7 +1,9 @@
-// Process-wide logger. Line format follows Firecracker's:
-//   <UTC timestamp> [<instance id>:<thread name>:<level>] <message>
+// Process-wide logger. Line format follows Firecracker's (src/vmm/src/logger/logging.rs):
+//   <UTC timestamp> [<instance id>:<thread name>[:<LEVEL>][:<file>:<line>]] <message>
+// where the level shows with show_level and the call site's file:line with show_origin.
 #pragma once
 
+#include <source_location>
 #include <string>
 #include <string_view>
 
@@ -18,10 +20,31 @@ void log_set_thread_name(std::string name);
 // Parses "Error", "Warning", "Info", "Debug" (any case; "warn" too).
 [[nodiscard]] bool parse_log_level(std::string_view text, LogLevel* out);
 
-void log_line(LogLevel level, std::string_view message);
-inline void log_error(std::string_view m) { log_line(LogLevel::kError, m); }
-inline void log_warn(std::string_view m) { log_line(LogLevel::kWarn, m); }
-inline void log_info(std::string_view m) { log_line(LogLevel::kInfo, m); }
-inline void log_debug(std::string_view m) { log_line(LogLevel::kDebug, m); }
+// Firecracker's show_level / show_log_origin (PUT /logger, --show-level, --show-log-origin).
+// The level shows by default (ember's own format); Firecracker's personality turns it off.
+void log_set_show_level(bool show);
+void log_set_show_origin(bool show);
+// Firecracker's `module` filter: only lines whose origin starts with `prefix` are written.
+// Firecracker matches Rust module paths (`vmm::devices`); ember matches the origin's source path
+// relative to the repository root (`devices/virtio`). An empty prefix lets every line through.
+void log_set_module(std::string prefix);
+// The origin as a line shows it: the source path relative to the repository root.
+[[nodiscard]] std::string_view log_origin_path(const char* file_name);
+
+void log_line(LogLevel level, std::string_view message,
+              std::source_location loc = std::source_location::current());
+// The call site's file:line is captured by the defaulted parameter, for show_origin and module.
+inline void log_error(std::string_view m, std::source_location loc = std::source_location::current()) {
+  log_line(LogLevel::kError, m, loc);
+}
+inline void log_warn(std::string_view m, std::source_location loc = std::source_location::current()) {
+  log_line(LogLevel::kWarn, m, loc);
+}
+inline void log_info(std::string_view m, std::source_location loc = std::source_location::current()) {
+  log_line(LogLevel::kInfo, m, loc);
+}
+inline void log_debug(std::string_view m, std::source_location loc = std::source_location::current()) {
+  log_line(LogLevel::kDebug, m, loc);
+}
 
 }  // namespace ember

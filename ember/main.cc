@@ -35,9 +35,12 @@ struct Personality {
   const char* api_socket;
   const char* api_thread;
   const char* vcpu_thread_prefix;
+  // Whether log lines show their level unless told (--show-level, PUT /logger's show_level):
+  // ember's own lines always have; Firecracker's default is off (src/vmm/src/logger/logging.rs).
+  bool show_level;
 };
-constexpr Personality kEmber{"/run/ember.socket", "ember_api", "ember_vcpu"};
-constexpr Personality kFirecracker{"/run/firecracker.socket", "fc_api", "fc_vcpu "};
+constexpr Personality kEmber{"/run/ember.socket", "ember_api", "ember_vcpu", true};
+constexpr Personality kFirecracker{"/run/firecracker.socket", "fc_api", "fc_vcpu ", false};
 
 const Personality& personality_of(const char* argv0) {
   const std::string_view path = argv0 != nullptr ? argv0 : "";
@@ -151,6 +154,7 @@ int main(int argc, char** argv) {
     api_limits.max_body_bytes = *limit;
   }
   ember::log_configure(id, max_level);
+  ember::log_set_show_level(personality.show_level);
   ember::UniqueFd log_fd;
   if (!log_path.empty()) {
     log_fd.reset(::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));

@@ -254,6 +254,10 @@ ActionResult Controller::on(const PutLogger& a) {
     log_fd_ = std::move(fd);
   }
   if (logger.level) log_configure(options_.instance_id, to_log_level(*logger.level));
+  // As Firecracker's Logger::update: each field given replaces the setting, one left out keeps it.
+  if (logger.show_level) log_set_show_level(*logger.show_level);
+  if (logger.show_log_origin) log_set_show_origin(*logger.show_log_origin);
+  if (logger.module) log_set_module(*logger.module);
   return done();
 }
 
