@@ -16,6 +16,7 @@
 #include "api/server.h"
 #include "vmm/controller/vmm.h"
 #include "vmm/seccomp/thread_filters.h"
+#include "vmm/snapshot/describe.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
@@ -130,6 +131,12 @@ int main(int argc, char** argv) {
   app.add_option("--start-time-cpu-us", start_time_cpu_us, "The launcher's CPU time, in microseconds (accepted, unused)");
   app.add_option("--parent-cpu-time-us", parent_cpu_time_us, "The parent's CPU time, in microseconds (accepted, unused)");
   app.add_option("--http-api-max-payload-size", max_payload, "Largest API request body, in bytes (default 51200)");
+  // Firecracker's --snapshot-version and --describe-snapshot FILE (main.rs): print "v<semver>"
+  // and exit before anything else is set up; a bad file exits 1 with one line on stderr.
+  bool snapshot_version = false;
+  std::string describe_snapshot;
+  app.add_flag("--snapshot-version", snapshot_version, "Print the snapshot state file format version this ember writes");
+  app.add_option("--describe-snapshot", describe_snapshot, "Print the format version of this snapshot state file");
   // The first word is the program's name, the second "v<semver>": Kata Containers (fc.go) and
   // other launchers read the version from there, as from Firecracker's "Firecracker v1.16.1".
   app.set_version_flag("--version", std::string("ember v") + EMBER_VERSION);
@@ -137,6 +144,16 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : ember::kExitError;
+  }
+  if (snapshot_version) {
+    std::printf("%s\n", ember::supported_snapshot_version().c_str());
+    return ember::kExitOk;
+  }
+  if (app.count("--describe-snapshot") > 0) {
+    const auto version = ember::read_snapshot_format_version(describe_snapshot);
+    if (!version) return fail("--describe-snapshot: " + version.error().message);
+    std::printf("%s\n", ember::snapshot_version_string(*version).c_str());
+    return ember::kExitOk;
   }
 
   ember::LogLevel max_level;

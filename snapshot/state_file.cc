@@ -9,7 +9,7 @@
 namespace ember {
 namespace {
 
-constexpr char kMagic[8] = {'E', 'M', 'B', 'E', 'R', 'S', 'N', 'P'};
+constexpr const char (&kMagic)[8] = kStateFileMagic;
 constexpr size_t kHeaderSize = 24;
 constexpr size_t kCrcSize = 8;
 

@@ -22,6 +22,8 @@
 namespace ember {
 
 inline constexpr uint32_t kSnapshotFormatVersion = 1;
+// The first bytes of every state file; vmm/snapshot/describe.cc reads them back alone.
+inline constexpr char kStateFileMagic[8] = {'E', 'M', 'B', 'E', 'R', 'S', 'N', 'P'};
 // Far above any real state (vCPU states are a few KiB each), low enough that a forged header
 // cannot make ember read gigabytes.
 inline constexpr uint64_t kMaxSnapshotPayload = 64ull << 20;
