@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
-#include <source_location>
 #include <string>
 
 namespace ember {
@@ -46,7 +45,7 @@ const char* level_name(LogLevel l) {
 // whatever precedes that in its own name precedes every other source's name too.
 std::string_view root_prefix() {
   static const std::string_view prefix = [] {
-    const std::string_view self = std::source_location::current().file_name();
+    const std::string_view self = __builtin_FILE();
     constexpr std::string_view kSelf = "base/log.cc";
     return self.ends_with(kSelf) ? self.substr(0, self.size() - kSelf.size()) : std::string_view{};
   }();
@@ -91,9 +90,9 @@ bool parse_log_level(std::string_view text, LogLevel* out) {
   return true;
 }
 
-void log_line(LogLevel level, std::string_view message, std::source_location loc) {
+void log_line(LogLevel level, std::string_view message, const char* file, unsigned line_number) {
   if (static_cast<int>(level) > state().max_level) return;
-  const std::string_view origin = log_origin_path(loc.file_name());
+  const std::string_view origin = log_origin_path(file);
   // UTC by calendar arithmetic (<chrono>), not gmtime_r: glibc's first gmtime_r in a process
   // reads the time zone (it opens /etc/localtime), and a thread confined by seccomp that logs
   // before any other thread has would die of that open.
@@ -123,7 +122,7 @@ void log_line(LogLevel level, std::string_view message, std::source_location loc
     line.push_back(':');
     line.append(origin);
     line.push_back(':');
-    line.append(std::to_string(loc.line()));
+    line.append(std::to_string(line_number));
   }
   line.append("] ");
   line.append(message);

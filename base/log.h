@@ -3,7 +3,6 @@
 // where the level shows with show_level and the call site's file:line with show_origin.
 #pragma once
 
-#include <source_location>
 #include <string>
 #include <string_view>
 
@@ -31,20 +30,23 @@ void log_set_module(std::string prefix);
 // The origin as a line shows it: the source path relative to the repository root.
 [[nodiscard]] std::string_view log_origin_path(const char* file_name);
 
-void log_line(LogLevel level, std::string_view message,
-              std::source_location loc = std::source_location::current());
-// The call site's file:line is captured by the defaulted parameter, for show_origin and module.
-inline void log_error(std::string_view m, std::source_location loc = std::source_location::current()) {
-  log_line(LogLevel::kError, m, loc);
+// The call site's file and line come in through defaulted arguments (for show_origin and
+// module). Not std::source_location: the fuzz targets are built by clang 14, whose libstdc++
+// <source_location> is empty; __builtin_FILE/__builtin_LINE as default arguments name the
+// caller in both compilers (only as the default argument itself, not inside another expression).
+void log_line(LogLevel level, std::string_view message, const char* file = __builtin_FILE(),
+              unsigned line = __builtin_LINE());
+inline void log_error(std::string_view m, const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
+  log_line(LogLevel::kError, m, file, line);
 }
-inline void log_warn(std::string_view m, std::source_location loc = std::source_location::current()) {
-  log_line(LogLevel::kWarn, m, loc);
+inline void log_warn(std::string_view m, const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
+  log_line(LogLevel::kWarn, m, file, line);
 }
-inline void log_info(std::string_view m, std::source_location loc = std::source_location::current()) {
-  log_line(LogLevel::kInfo, m, loc);
+inline void log_info(std::string_view m, const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
+  log_line(LogLevel::kInfo, m, file, line);
 }
-inline void log_debug(std::string_view m, std::source_location loc = std::source_location::current()) {
-  log_line(LogLevel::kDebug, m, loc);
+inline void log_debug(std::string_view m, const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
+  log_line(LogLevel::kDebug, m, file, line);
 }
 
 }  // namespace ember
