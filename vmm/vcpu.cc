@@ -56,7 +56,11 @@ void Vcpu::install_kick_handler() {
 }
 
 void Vcpu::start() {
-  thread_ = std::thread([this] { run_loop(); });
+  // Kata finds the vCPU threads by name (/proc/<pid>/task/*/comm) as soon as InstanceStart has
+  // answered: the thread names itself before start() returns.
+  std::latch named(1);
+  thread_ = std::thread([this, &named] { run_loop(named); });
+  named.wait();
 }
 
 void Vcpu::kick() {
@@ -112,10 +116,11 @@ void Vcpu::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Vcpu::run_loop() {
+void Vcpu::run_loop(std::latch& named) {
   log_set_thread_name("vcpu" + std::to_string(fd_.id()));
   // The kernel's name for the thread (/proc/<pid>/task/<tid>/comm; 15 characters at most).
   pthread_setname_np(pthread_self(), thread_name_.c_str());
+  named.count_down();  // start() returns; `named` is gone after this
   // Confined before its first KVM_RUN, that is before any guest-controlled exit is handled.
   const auto confined = seccomp::install_thread_filter(seccomp::ThreadKind::kVcpu);
   if (!confined) exit_.report(kExitError, "vCPU " + std::to_string(fd_.id()) + ": " + confined.error().message);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -61,7 +62,8 @@ class Vcpu {
     AtomicLatency io_in_agg, io_out_agg, mmio_read_agg, mmio_write_agg;
   };
 
-  void run_loop();
+  // `named` is counted down once the thread carries its name.
+  void run_loop(std::latch& named);
   // Parks here while a pause is requested; returns false when the thread must end.
   bool wait_while_paused();
   void kick();
