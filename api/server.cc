@@ -30,6 +30,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <charconv>
 #include <thread>
 #include <unordered_set>
 
@@ -266,8 +267,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // body as the next request; ember closes it (its answer says "Connection: close").
   void send_payload_too_large() {
     const size_t limit = server_.limits().max_body_bytes;
-    const auto announced = parser_->content_length();
-    const uint64_t size = announced ? *announced : static_cast<uint64_t>(limit) + 1;
+    // From the header field, not parser_->content_length(): Beast refuses an announced size
+    // while it finishes the header, before it counts the header as done (its accessor asserts).
+    uint64_t size = static_cast<uint64_t>(limit) + 1;
+    const auto announced = parser_->get()[http::field::content_length];
+    uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(announced.data(), announced.data() + announced.size(), value);
+    if (ec == std::errc() && end == announced.data() + announced.size() && !announced.empty()) size = value;
     ApiReply reply;
     reply.status = 400;
     reply.body = "{ \"error\": \"Request payload with size " + std::to_string(size) + " is larger than the limit of " +
