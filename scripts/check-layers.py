@@ -20,10 +20,11 @@ LAYERS = {
     "memory": {"base"},
     "config": {"base"},
     "devices": {"base", "memory"},
+    "mmds": {"base", "devices"},
     "snapshot": {"base", "memory"},
-    "vmm": {"base", "memory", "config", "devices", "snapshot"},
+    "vmm": {"base", "memory", "config", "devices", "mmds", "snapshot"},
     "api/client": {"base"},
-    "api": {"base", "memory", "config", "vmm", "api/client"},
+    "api": {"base", "memory", "config", "mmds", "vmm", "api/client"},
     # The binaries.
     "ember": {"base", "config", "vmm", "api"},
     "jailer": {"base"},
