@@ -138,6 +138,7 @@ int http_status(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kUnavailable: return 503;
     case ErrorKind::kInternal: return 500;
+    case ErrorKind::kTooLarge: return 413;
     case ErrorKind::kInvalid:
     case ErrorKind::kState:
     case ErrorKind::kHost: return 400;

@@ -14,6 +14,7 @@ enum class ErrorKind {
   kState,        // valid, but not now: the microVM is in the wrong state for it
   kHost,         // the host refused: a file, a device, a KVM call
   kUnavailable,  // the service is going away (the VMM is shutting down)
+  kTooLarge,     // the input is over a size limit (the MMDS store: Firecracker's 413)
   kInternal,     // a bug: an invariant the code relies on did not hold
 };
 

@@ -58,7 +58,8 @@ TEST(ApiResponse, ActionResultsBecomeReplies) {
   // Errors: Firecracker answers every refusal with 400; a shutdown is 503, a bug 500.
   struct Case { ErrorKind kind; int status; };
   for (const Case c : {Case{ErrorKind::kInvalid, 400}, Case{ErrorKind::kState, 400}, Case{ErrorKind::kHost, 400},
-                       Case{ErrorKind::kUnavailable, 503}, Case{ErrorKind::kInternal, 500}}) {
+                       Case{ErrorKind::kUnavailable, 503}, Case{ErrorKind::kInternal, 500},
+                       Case{ErrorKind::kTooLarge, 413}}) {
     const ApiReply r = to_reply(make_error(c.kind, "why"));
     EXPECT_EQ(r.status, c.status);
     EXPECT_EQ(json::parse(r.body)["fault_message"], "why");
