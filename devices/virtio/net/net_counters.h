@@ -30,6 +30,7 @@ struct VirtioNetCounters {
   uint64_t rx_limiter_events = 0;      // rate limiter timer events
   uint64_t tx_limiter_events = 0;
   uint64_t config_writes = 0;          // driver writes to the read-only config space
+  uint64_t tx_detoured = 0;            // frames for the interface's own service (the MMDS), not sent
 };
 
 }  // namespace ember

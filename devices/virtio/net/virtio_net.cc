@@ -44,22 +44,42 @@ static_assert(std::is_trivially_copyable_v<SavedNetState>);
 static_assert(std::has_unique_object_representations_v<SavedNetState>, "no padding");
 constexpr uint32_t kSavedNetStateVersion = 1;
 
-// Writes `bytes` at byte `offset` of a chain's buffers, whatever way the driver cut them.
-Result<void> write_in_chain(const GuestMemory& mem, const DescriptorChain& chain, uint64_t offset,
-                            std::span<const uint8_t> bytes) {
+// Visits the pieces of bytes [offset, offset + size) of a chain, whatever way the driver cut
+// its buffers: visit(guest address, position in the range, length). Fails when the chain is
+// shorter than offset + size.
+template <typename Visit>
+Result<void> for_each_piece(const DescriptorChain& chain, uint64_t offset, size_t size,
+                            Visit visit) {
+  size_t done = 0;
   for (const DescriptorBuffer& b : chain.buffers) {
-    if (bytes.empty()) break;
+    if (done == size) break;
     if (offset >= b.len) {
       offset -= b.len;
       continue;
     }
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(b.len - offset, bytes.size()));
-    TRY(mem.write(b.addr + offset, bytes.first(n)));
-    bytes = bytes.subspan(n);
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(b.len - offset, size - done));
+    TRY(visit(b.addr + offset, done, n));
+    done += n;
     offset = 0;
   }
-  if (!bytes.empty()) return make_error("virtio-net: chain shorter than the bytes written");
+  if (done != size) return make_error("virtio-net: chain shorter than the bytes it should hold");
   return {};
+}
+
+// Writes `bytes` at byte `offset` of a chain's buffers.
+Result<void> write_in_chain(const GuestMemory& mem, const DescriptorChain& chain, uint64_t offset,
+                            std::span<const uint8_t> bytes) {
+  return for_each_piece(chain, offset, bytes.size(), [&](GuestAddress at, size_t pos, size_t n) {
+    return mem.write(at, bytes.subspan(pos, n));
+  });
+}
+
+// Reads `out.size()` bytes from byte `offset` of a chain's buffers.
+Result<void> read_from_chain(const GuestMemory& mem, const DescriptorChain& chain, uint64_t offset,
+                             std::span<uint8_t> out) {
+  return for_each_piece(chain, offset, out.size(), [&](GuestAddress at, size_t pos, size_t n) {
+    return mem.read(at, out.subspan(pos, n));
+  });
 }
 
 }  // namespace
@@ -320,10 +340,35 @@ Result<void> VirtioNet::process_tx() {
     used = true;
   }
   activation_.notify_used(kTxQueue, used);
+  // What the detour answers goes to the guest now: nothing else would wake the receive path.
+  if (detour_has_frame()) return process_rx();
   return {};
 }
 
+Result<bool> VirtioNet::detour_transmit() {
+  if (!detour_) return false;
+  const uint64_t frame_length = tx_chain_length_ - kHeaderSize;
+  std::array<uint8_t, kHeaderSize + FrameDetour::kPeekBytes> head{};
+  const size_t head_length =
+      kHeaderSize + static_cast<size_t>(std::min<uint64_t>(frame_length, FrameDetour::kPeekBytes));
+  TRY(read_from_chain(activation_.mem(), tx_chain_, 0, std::span(head).first(head_length)));
+  if (!detour_->wants(std::span<const uint8_t>(head).subspan(kHeaderSize, head_length - kHeaderSize)))
+    return false;
+  // The whole frame is copied once, then handed over: the guest cannot change it under the
+  // detour while it parses (a frame for the tap goes straight from guest memory, as before).
+  detour_frame_.resize(static_cast<size_t>(frame_length));
+  TRY(read_from_chain(activation_.mem(), tx_chain_, kHeaderSize, detour_frame_));
+  detour_->take(detour_frame_, (head[0] & kHeaderFlagNeedsCsum) != 0);
+  counters_.add(&VirtioNetCounters::tx_detoured);
+  return true;
+}
+
 Result<void> VirtioNet::transmit() {
+  ASSIGN_OR_RETURN(const bool detoured, detour_transmit());
+  if (detoured) {
+    tx_chain_held_ = false;
+    return tx_queue().add_used(tx_chain_.head, 0);
+  }
   TRY(build_iov(tx_chain_));
   const FrameIo io = backend_->write_frame(iov_);
   switch (io.status) {
@@ -357,6 +402,14 @@ Result<void> VirtioNet::process_rx() {
       if (!rx_limiter_->consume_operation(rx_frame_length_)) return {};
       TRY(deliver(rx_frame_length_, &used));
     }
+    // At most one ring's worth of the detour's frames per call (it can always make more:
+    // retransmissions), ahead of the backend's.
+    for (uint32_t n = 0; n < rx_queue().size() && detour_has_frame(); ++n) {
+      ASSIGN_OR_RETURN(const bool held, hold_rx_chain(&used));
+      if (!held) return {};
+      if (!rx_chain_held_) continue;  // that one was malformed; try the next
+      TRY(receive_from_detour(&used));
+    }
     while (backend_readable_) {
       ASSIGN_OR_RETURN(const bool go_on, receive_one(&used));
       if (!go_on) break;
@@ -368,32 +421,59 @@ Result<void> VirtioNet::process_rx() {
   return {};
 }
 
+Result<bool> VirtioNet::hold_rx_chain(bool* used) {
+  if (rx_chain_held_) return true;
+  ASSIGN_OR_RETURN(const bool popped, rx_queue().pop(&rx_chain_));
+  if (!popped) return false;
+  uint64_t capacity = 0;
+  bool readable = false;
+  for (const DescriptorBuffer& b : rx_chain_.buffers) {
+    capacity += b.len;
+    readable = readable || !b.device_writable;
+  }
+  if (readable || capacity < kHeaderSize) {
+    log_problem(readable ? std::string("receive chain has a device-readable buffer")
+                         : "receive chain of " + std::to_string(capacity) +
+                               " bytes cannot hold the 12-byte header");
+    counters_.add(&VirtioNetCounters::rx_errors);
+    TRY(rx_queue().add_used(rx_chain_.head, 0));
+    *used = true;
+    return true;  // rx_chain_held_ stays false
+  }
+  rx_chain_held_ = true;
+  rx_chain_capacity_ = capacity;
+  return true;
+}
+
+Result<void> VirtioNet::receive_from_detour(bool* used) {
+  detour_frame_.resize(kHeaderSize + FrameDetour::kMaxFrameBytes);
+  const size_t length = detour_->next_frame(std::span(detour_frame_).subspan(kHeaderSize));
+  if (length == 0) return {};  // nothing after all: the chain stays held
+  if (kHeaderSize + length > rx_chain_capacity_) {
+    // A driver's buffers hold at least 1526 bytes (§5.1.6.3.1) unless it set a small MTU; the
+    // detour's frame is lost like a tap frame that does not fit, and its sender retransmits.
+    counters_.add(&VirtioNetCounters::rx_dropped);
+    log_problem("a " + std::to_string(length) + "-byte frame of the interface's own service "
+                "does not fit a receive chain of " + std::to_string(rx_chain_capacity_) + " bytes");
+    return {};
+  }
+  // §5.1.6.4: a whole frame with its checksums done (flags 0, no GSO), in one chain.
+  std::fill_n(detour_frame_.begin(), kHeaderSize, uint8_t{0});
+  detour_frame_[kHeaderNumBuffersOffset] = 1;
+  TRY(write_in_chain(activation_.mem(), rx_chain_, 0,
+                     std::span<const uint8_t>(detour_frame_).first(kHeaderSize + length)));
+  // The rate limiter meters the host's traffic; these frames are the VMM's own answers.
+  return deliver(kHeaderSize + length, used);
+}
+
 Result<bool> VirtioNet::receive_one(bool* used) {
   // Reading a frame now would only park it in guest memory: wait for the timer instead.
   if (rx_limiter_->blocked()) return false;
-  if (!rx_chain_held_) {
-    ASSIGN_OR_RETURN(const bool popped, rx_queue().pop(&rx_chain_));
-    // No buffer: leave the frames in the backend until the driver adds buffers, which it
-    // notifies (process_queue(0)); backend_readable_ stays set so we go on from there.
-    if (!popped) return false;
-    uint64_t capacity = 0;
-    bool readable = false;
-    for (const DescriptorBuffer& b : rx_chain_.buffers) {
-      capacity += b.len;
-      readable = readable || !b.device_writable;
-    }
-    if (readable || capacity < kHeaderSize) {
-      log_problem(readable ? std::string("receive chain has a device-readable buffer")
-                           : "receive chain of " + std::to_string(capacity) +
-                                 " bytes cannot hold the 12-byte header");
-      counters_.add(&VirtioNetCounters::rx_errors);
-      TRY(rx_queue().add_used(rx_chain_.head, 0));
-      *used = true;
-      return true;
-    }
-    rx_chain_held_ = true;
-    rx_chain_capacity_ = capacity;
-  }
+  ASSIGN_OR_RETURN(const bool held, hold_rx_chain(used));
+  // No buffer: leave the frames in the backend until the driver adds buffers, which it
+  // notifies (process_queue(0)); backend_readable_ stays set so we go on from there.
+  if (!held) return false;
+  if (!rx_chain_held_) return true;  // a malformed chain went back; try the next
 
   TRY(build_iov(rx_chain_));
   iov_.push_back({rx_spill_.data(), rx_spill_.size()});

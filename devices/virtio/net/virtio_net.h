@@ -38,6 +38,7 @@
 
 #include "devices/event_registrar.h"
 #include "devices/rate_limiter/rate_limiter.h"
+#include "devices/virtio/net/frame_detour.h"
 #include "devices/virtio/net/net_backend.h"
 #include "devices/virtio/net/net_counters.h"
 #include "devices/virtio/net/virtio_net_defs.h"
@@ -105,6 +106,10 @@ class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   [[nodiscard]] RateLimiterLimits tx_rate_limits() const { return tx_limiter_->limits(); }
 
   [[nodiscard]] const std::optional<NetMacAddress>& guest_mac() const { return mac_; }
+  // A service the VMM answers itself on this interface (the MMDS; frame_detour.h), or null
+  // for none. VMM thread only, like the data path that calls it.
+  void set_detour(std::shared_ptr<FrameDetour> detour) { detour_ = std::move(detour); }
+  [[nodiscard]] const std::shared_ptr<FrameDetour>& detour() const { return detour_; }
   // The offloads the backend took at the last activation (for tests and logs).
   [[nodiscard]] GuestOffloads backend_offloads() const { return backend_offloads_; }
 
@@ -130,6 +135,14 @@ class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   [[nodiscard]] Result<void> transmit();
   // Reads one frame into rx_chain_ (held). Returns whether to go on reading.
   [[nodiscard]] Result<bool> receive_one(bool* used);
+  // Pops a receive chain into rx_chain_ unless one is held. Returns whether one is held now;
+  // a malformed chain is returned to the driver on the way (and *used set).
+  [[nodiscard]] Result<bool> hold_rx_chain(bool* used);
+  // Whether the transmit chain held is for the detour; then it has taken it.
+  [[nodiscard]] Result<bool> detour_transmit();
+  // Writes the detour's next frame into the held receive chain (which it then publishes).
+  [[nodiscard]] Result<void> receive_from_detour(bool* used);
+  [[nodiscard]] bool detour_has_frame() const { return detour_ && detour_->has_frame(); }
   [[nodiscard]] Result<void> deliver(uint64_t frame_length, bool* used);
   [[nodiscard]] Result<void> build_iov(const DescriptorChain& chain);
   [[nodiscard]] Result<void> release_restored_heads();
@@ -168,7 +181,10 @@ class VirtioNet final : public VirtioDeviceBase<VirtioNetCounters> {
   std::optional<uint16_t> restored_rx_head_;
   std::optional<uint16_t> restored_tx_head_;
 
+  std::shared_ptr<FrameDetour> detour_;
+
   // Reused between frames so the data path does not allocate.
+  std::vector<uint8_t> detour_frame_;  // a frame on its way to or from the detour
   std::vector<iovec> iov_;
   std::vector<uint8_t> rx_spill_;  // one byte past what the device accepts: detects overlong
 };

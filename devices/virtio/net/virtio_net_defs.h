@@ -26,6 +26,8 @@ inline constexpr unsigned kFeatureStatus = 16;     // VIRTIO_NET_F_STATUS
 //   le16 num_buffers;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kHeaderNumBuffersOffset = 10;
+// flags (§5.1.6): the L4 checksum is left for the device, from csum_start on.
+inline constexpr uint8_t kHeaderFlagNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 
 // The largest frame (after the header) either direction carries: §5.1.6.3.1 has a driver
 // that accepts TSO/UFO post receive buffers of at least 65562 bytes, header included, so

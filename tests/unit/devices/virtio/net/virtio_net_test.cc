@@ -626,5 +626,118 @@ TEST(VirtioNetMmio, DriverSeesMacAndSendsAFrame) {
   EXPECT_EQ(q.rx.used_len(0), 42u);
 }
 
+
+// ---- a detour: the interface's own service (the MMDS) ---------------------------------------
+
+// Claims frames whose first byte (the destination MAC's first) is 0xAA; answers with what
+// the test queues.
+class FakeDetour final : public FrameDetour {
+ public:
+  bool wants(std::span<const uint8_t> head) const override {
+    peeked.push_back(head.size());
+    return !head.empty() && head[0] == 0xAA;
+  }
+  void take(std::span<const uint8_t> frame, bool checksum_partial) override {
+    taken.emplace_back(frame.begin(), frame.end());
+    partial.push_back(checksum_partial);
+  }
+  bool has_frame() override { return !answers.empty(); }
+  size_t next_frame(std::span<uint8_t> buf) override {
+    if (answers.empty()) return 0;
+    std::vector<uint8_t> a = answers.front();
+    answers.erase(answers.begin());
+    EXPECT_GE(buf.size(), FrameDetour::kMaxFrameBytes);
+    std::memcpy(buf.data(), a.data(), a.size());
+    return a.size();
+  }
+  mutable std::vector<size_t> peeked;
+  std::vector<std::vector<uint8_t>> taken;
+  std::vector<bool> partial;
+  std::vector<std::vector<uint8_t>> answers;
+};
+
+// An Ethernet frame of `len` bytes (no virtio header) starting with `first`.
+std::vector<uint8_t> ethernet(size_t len, uint8_t first) {
+  std::vector<uint8_t> f(len);
+  for (size_t i = 0; i < len; ++i) f[i] = static_cast<uint8_t>(first + i * 7);
+  return f;
+}
+std::vector<uint8_t> with_header(const std::vector<uint8_t>& frame, uint8_t flags = 0) {
+  std::vector<uint8_t> f(kHdr, 0);
+  f[0] = flags;
+  f.insert(f.end(), frame.begin(), frame.end());
+  return f;
+}
+
+TEST_F(VirtioNetTest, DetourTakesItsFramesAndTheTapNeverSeesThem) {
+  create();
+  auto detour = std::make_shared<FakeDetour>();
+  net_->set_detour(detour);
+  activate();
+  const auto mine = ethernet(300, 0xAA);
+  // Header cut inside the peeked bytes and the frame in pieces: the detour sees it whole.
+  const uint16_t head = guest_send(with_header(mine, /*NEEDS_CSUM*/ 1), {5, 7, 20});
+  EXPECT_TRUE(backend_->receive().empty()) << "a detoured frame never reaches the tap";
+  ASSERT_EQ(detour->taken.size(), 1u);
+  EXPECT_EQ(detour->taken[0], mine);
+  EXPECT_TRUE(detour->partial[0]) << "VIRTIO_NET_HDR_F_NEEDS_CSUM is passed on";
+  EXPECT_EQ(detour->peeked.back(), FrameDetour::kPeekBytes);
+  ASSERT_EQ(q_.tx.used_idx(), 1);
+  EXPECT_EQ(q_.tx.used_id(0), head);
+  EXPECT_EQ(q_.tx.used_len(0), 0u);
+  EXPECT_EQ(net_->counters().tx_detoured, 1u);
+  EXPECT_EQ(net_->counters().tx_packets, 0u);
+
+  // Anything else goes to the tap as before, byte for byte; a short frame is peeked short.
+  const auto other = with_header(ethernet(20, 0x02));
+  guest_send(other);
+  EXPECT_EQ(backend_->receive(), other);
+  EXPECT_EQ(detour->peeked.back(), 20u);
+  EXPECT_EQ(detour->taken.size(), 1u);
+  EXPECT_EQ(net_->counters().tx_packets, 1u);
+}
+
+TEST_F(VirtioNetTest, DetourAnswersGoFirstAndWaitForReceiveBuffers) {
+  create();
+  auto detour = std::make_shared<FakeDetour>();
+  net_->set_detour(detour);
+  activate();
+  // A tap frame and an answer are both waiting; no receive buffer yet.
+  const auto tap_frame = make_frame(80, 3);
+  backend_->send(tap_frame);
+  detour->answers.push_back(ethernet(60, 0x10));
+  guest_send(with_header(ethernet(64, 0xAA)));  // the request that prompts the answer
+  EXPECT_EQ(q_.rx.used_idx(), 0);
+  // The guest posts two buffers and notifies: the answer first, then the tap's frame.
+  guest_post_rx({1526}, kRxBuf);
+  guest_post_rx({1526}, kRxBuf + 0x1000);
+  ok(net_->process_queue(0));
+  ASSERT_EQ(q_.rx.used_idx(), 2);
+  EXPECT_EQ(q_.rx.used_len(0), kHdr + 60);
+  std::vector<uint8_t> expected(kHdr, 0);
+  expected[10] = 1;  // num_buffers (§5.1.6.4); flags 0: checksums are done
+  const auto answer = ethernet(60, 0x10);
+  expected.insert(expected.end(), answer.begin(), answer.end());
+  EXPECT_EQ(guest_bytes(kRxBuf, kHdr + 60), expected);
+  EXPECT_EQ(q_.rx.used_len(1), tap_frame.size());
+  EXPECT_EQ(guest_bytes(kRxBuf + 0x1000, tap_frame.size()), as_received(tap_frame));
+  EXPECT_EQ(net_->counters().rx_packets, 2u);
+}
+
+TEST_F(VirtioNetTest, DetourAnswerTooBigForTheChainIsDroppedAndTheChainKept) {
+  create();
+  auto detour = std::make_shared<FakeDetour>();
+  net_->set_detour(detour);
+  activate();
+  guest_post_rx({100}, kRxBuf);
+  detour->answers.push_back(ethernet(200, 0x10));
+  detour->answers.push_back(ethernet(50, 0x20));
+  guest_send(with_header(ethernet(64, 0xAA)));
+  ASSERT_EQ(q_.rx.used_idx(), 1) << "the second answer took the chain the first could not";
+  EXPECT_EQ(q_.rx.used_len(0), kHdr + 50);
+  EXPECT_EQ(net_->counters().rx_dropped, 1u);
+  EXPECT_TRUE(detour->answers.empty());
+}
+
 }  // namespace
 }  // namespace ember
