@@ -54,6 +54,18 @@ struct NetworkInterfaceConfig {
   std::optional<RateLimiterConfig> tx_rate_limiter;
 };
 
+// definitions/MmdsConfig (PUT /mmds/config): which interfaces answer the metadata service and
+// how. V1 is Firecracker's default.
+enum class MmdsVersion { kV1, kV2 };
+using Ipv4Octets = std::array<uint8_t, 4>;
+struct MmdsConfig {
+  MmdsVersion version = MmdsVersion::kV1;
+  std::vector<std::string> network_interfaces;  // iface_ids; at least one
+  std::optional<Ipv4Octets> ipv4_address;       // absent: 169.254.169.254
+  bool imds_compat = false;                     // always answer in IMDS format
+  bool operator==(const MmdsConfig&) const = default;
+};
+
 // definitions/Vsock. CIDs 0 to 2 are reserved (hypervisor, local, host), and 2^32-1 is
 // VMADDR_CID_ANY, so a guest CID is 3 to 2^32-2.
 struct VsockConfig {

@@ -49,6 +49,9 @@ struct VmConfig {
   std::optional<VsockConfig> vsock;
   // PUT /cpu-config (custom CPU template); applied at InstanceStart.
   std::optional<CustomCpuTemplate> cpu_config;
+  // PUT /mmds/config: the interfaces named answer the metadata service. (The data store is
+  // not configuration: it lives beside the VM, and a snapshot does not keep it.)
+  std::optional<MmdsConfig> mmds;
 };
 
 inline constexpr uint32_t kMaxVcpus = 32;

@@ -16,6 +16,7 @@ enum Section : uint32_t {
   kSectionVcpus = 0x55504356,    // "VCPU"
   kSectionLegacy = 0x5943474c,   // "LGCY"
   kSectionVirtio = 0x4f495456,   // "VTIO"
+  kSectionMmds = 0x53444d4d,     // "MMDS": only when the VM has an MMDS config
   kSectionEnd = 0x21444e45,      // "END!"
 };
 
@@ -230,6 +231,18 @@ std::vector<uint8_t> encode_microvm_state(const MicrovmState& s) {
     out.u32(d.device_type);
     encode_transport(out, d.transport);
   }
+  // Firecracker keeps the MMDS version, address and interfaces across a snapshot (not the data
+  // store). A section of its own, after the devices, so that a snapshot without one (or from
+  // before it existed) reads as before.
+  if (s.config.mmds) {
+    const MmdsConfig& m = *s.config.mmds;
+    out.u32(kSectionMmds);
+    out.u8(m.version == MmdsVersion::kV2 ? 2 : 1);
+    out.boolean(m.imds_compat);
+    optional_field(out, m.ipv4_address, [&](const Ipv4Octets& a) { out.pod(a); });
+    out.u32(static_cast<uint32_t>(m.network_interfaces.size()));
+    for (const std::string& id : m.network_interfaces) out.str(id);
+  }
   out.u32(kSectionEnd);
   return out.take();
 }
@@ -274,7 +287,23 @@ Result<MicrovmState> decode_microvm_state(std::span<const uint8_t> payload) {
     d.transport = std::move(t).value();
     s.virtio.push_back(std::move(d));
   }
-  TRY(expect_section(in, kSectionEnd, "end"));
+  ASSIGN_OR_RETURN(uint32_t next, in.u32("section"));
+  if (next == kSectionMmds) {
+    MmdsConfig m;
+    ASSIGN_OR_RETURN(const uint8_t version, in.u8("MMDS version"));
+    if (version != 1 && version != 2) return make_error("snapshot state has MMDS version " + std::to_string(version));
+    m.version = version == 2 ? MmdsVersion::kV2 : MmdsVersion::kV1;
+    ASSIGN_OR_RETURN(m.imds_compat, in.boolean("MMDS imds_compat"));
+    ASSIGN_OR_RETURN(m.ipv4_address, read_optional<Ipv4Octets>(in, "MMDS ipv4_address", [&] { return in.pod<Ipv4Octets>("MMDS ipv4_address"); }));
+    ASSIGN_OR_RETURN(uint32_t ifaces, in.count("MMDS interface count", 8, kMaxDevices));
+    for (uint32_t i = 0; i < ifaces; ++i) {
+      ASSIGN_OR_RETURN(std::string id, decode_id(in, "MMDS network interface"));
+      m.network_interfaces.push_back(std::move(id));
+    }
+    s.config.mmds = std::move(m);
+    ASSIGN_OR_RETURN(next, in.u32("section"));
+  }
+  if (next != kSectionEnd) return make_error("snapshot state: the end section is missing or out of place");
   TRY(in.expect_end());
   return s;
 }

@@ -84,6 +84,29 @@ TEST(MicrovmState, RoundTripsEveryPart) {
   EXPECT_EQ(back->virtio.at(0).transport.device_state, (std::vector<uint8_t>{9, 8, 7}));
 }
 
+TEST(MicrovmState, KeepsTheMmdsConfigAndReadsStatesWithoutOne) {
+  MicrovmState s = sample();
+  const auto without = encode_microvm_state(s);
+  s.config.mmds = MmdsConfig{MmdsVersion::kV2, {"eth0"}, Ipv4Octets{169, 254, 170, 2}, true};
+  const auto with = encode_microvm_state(s);
+  EXPECT_GT(with.size(), without.size());
+  auto back = decode_microvm_state(with);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_TRUE(back->config.mmds.has_value());
+  EXPECT_EQ(*back->config.mmds, *s.config.mmds);
+  auto plain = decode_microvm_state(without);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_FALSE(plain->config.mmds.has_value()) << "a state without the section has no MMDS";
+  // A bad version byte or interface id is refused; so is every truncation of the section.
+  s.config.mmds->network_interfaces = {"../x"};
+  EXPECT_FALSE(decode_microvm_state(encode_microvm_state(s)).ok());
+  for (size_t n = without.size() - 4; n < with.size(); ++n)
+    EXPECT_FALSE(decode_microvm_state(std::span<const uint8_t>(with).first(n)).ok()) << n;
+  auto bad_version = with;
+  bad_version[without.size() - 4 + 4] = 3;  // right after the section tag
+  EXPECT_FALSE(decode_microvm_state(bad_version).ok());
+}
+
 TEST(MicrovmState, EveryTruncationIsRefused) {
   const auto bytes = encode_microvm_state(sample(1));
   for (size_t n = 0; n < bytes.size(); n += 53) {
