@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,8 +55,7 @@ std::string to_wire(const Reply& reply, bool close) {
   // Firecracker always writes keep-alive and never closes; ember says close when it will.
   out += close ? "Connection: close\r\n" : "Connection: keep-alive\r\n";
   if (reply.allow_get_put) out += "Allow: GET, PUT\r\n";
-  if (!reply.custom.first.empty())
-    out += reply.custom.first + ": " + reply.custom.second + "\r\n";
+  if (!reply.custom.first.empty()) out += reply.custom.first + ": " + reply.custom.second + "\r\n";
   out += "Content-Type: ";
   out += reply.content_type;
   out += "\r\nContent-Length: " + std::to_string(reply.body.size()) + "\r\n\r\n";
@@ -235,19 +233,19 @@ class RequestHandler {
   Reply put() {
     // A token must not be handed out through a proxy on the guest (EC2 IMDS's rule).
     if (auto forwarded = find_field(request_, kForwardedForHeader)) {
-      return text_reply(version_, 400,
-                        "Invalid header. Reason: Unsupported header name. Key: " +
-                            std::string(forwarded->name));
+      return text_reply(
+          version_, 400,
+          "Invalid header. Reason: Unsupported header name. Key: " + std::string(forwarded->name));
     }
     if (collapse_slashes(path_) != kTokenPath) return not_found();
     auto ttl_field = find_field(request_, kTtlHeaders);
     if (!ttl_field) return text_reply(version_, 400, std::string(kNoTtlProvided));
     auto ttl = parse_u32(ttl_field->value);
     if (!ttl) {
-      return text_reply(version_, 400,
-                        "Invalid header. Reason: Invalid value. Key:" +
-                            std::string(ttl_field->name) + "; Value:" +
-                            std::string(ttl_field->value));
+      return text_reply(
+          version_, 400,
+          "Invalid header. Reason: Invalid value. Key:" + std::string(ttl_field->name) +
+              "; Value:" + std::string(ttl_field->value));
     }
     auto token = store_.generate_token(*ttl);
     if (!token.ok()) return text_reply(version_, 400, token.error().message);
@@ -305,10 +303,10 @@ HttpExchange MmdsHttpService::respond(std::string_view bytes, bool full) {
     // cannot), then judges the method and the version (501).
     if ((ec == http::error::bad_method || ec == http::error::bad_version) &&
         has_three_parts(bytes)) {
-      return answer(parse_error_reply(501, ec == http::error::bad_method
-                                               ? "Unsupported HTTP method."
-                                               : "Unsupported HTTP version."),
-                    bytes.size(), true);
+      return answer(
+          parse_error_reply(501, ec == http::error::bad_method ? "Unsupported HTTP method."
+                                                               : "Unsupported HTTP version."),
+          bytes.size(), true);
     }
     if (ec) return answer(parse_error_reply(400, kInvalidRequest), bytes.size(), true);
   }

@@ -46,7 +46,7 @@ json copy_json(const json& value) {
 std::string dump_compact(const json& value) {
   // Work items in reverse order of output: a value to write, or punctuation / an object key.
   struct Item {
-    const json* value = nullptr;      // a value to write, or
+    const json* value = nullptr;       // a value to write, or
     const std::string* key = nullptr;  // an object key to write (quoted, then ':'), or
     char text = 0;                     // one character of punctuation
   };

@@ -52,11 +52,11 @@ TokenAuthority::TokenAuthority(const MonotonicClock& clock, size_t max_tokens)
 
 Result<std::string> TokenAuthority::generate(uint32_t ttl_seconds) {
   if (ttl_seconds < kMinTtlSeconds || ttl_seconds > kMaxTtlSeconds) {
-    return make_error(ErrorKind::kInvalid,
-                      "Invalid time to live value provided for token: " +
-                          std::to_string(ttl_seconds) + ". Please provide a value between " +
-                          std::to_string(kMinTtlSeconds) + " and " +
-                          std::to_string(kMaxTtlSeconds) + ".");
+    return make_error(
+        ErrorKind::kInvalid,
+        "Invalid time to live value provided for token: " + std::to_string(ttl_seconds) +
+            ". Please provide a value between " + std::to_string(kMinTtlSeconds) + " and " +
+            std::to_string(kMaxTtlSeconds) + ".");
   }
   std::array<uint8_t, kTokenBytes> bytes{};
   TRY(fill_random(bytes.data(), bytes.size()));

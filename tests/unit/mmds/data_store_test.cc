@@ -54,7 +54,8 @@ TEST(MmdsDataStoreTest, PatchNeedsAPutFirst) {
 // Firecracker's test_update_data_store: the limit counts the compact serialisation.
 TEST(MmdsDataStoreTest, SizeLimitOnPatch) {
   MmdsDataStore store;
-  ASSERT_TRUE(store.put(json::parse(R"({"name":{"first":"John","second":"Doe"},"age":"43"})")).ok());
+  ASSERT_TRUE(
+      store.put(json::parse(R"({"name":{"first":"John","second":"Doe"},"age":"43"})")).ok());
   ASSERT_TRUE(store.patch(json::parse(R"({"name":{"second":null},"age":"43"})")).ok());
   ASSERT_TRUE(store.patch(json{{"new_key", std::string(51151, 'X')}}).ok());
   auto r = store.patch(json::parse(R"({"new_key2":"smth"})"));
@@ -91,9 +92,11 @@ TEST(MmdsDataStoreTest, GetValueFormats) {
   for (bool compat : {false, true}) {
     MmdsDataStore store;
     store.configure(MmdsVersion::kV1, compat);
-    ASSERT_TRUE(store.put(json::parse(R"({"name":{"first":"John","second":"Doe"},"age":43,
+    ASSERT_TRUE(store
+                    .put(json::parse(R"({"name":{"first":"John","second":"Doe"},"age":43,
         "phones":["+401234567","+441234567"],"member":false,"shares_percentage":12.12,
-        "balance":-24,"json_string":"{\n  \"hello\": \"world\"\n}"})")).ok());
+        "balance":-24,"json_string":"{\n  \"hello\": \"world\"\n}"})"))
+                    .ok());
     for (MmdsFormat format : {MmdsFormat::kImds, MmdsFormat::kJson}) {
       SCOPED_TRACE(std::string(compat ? "compat " : "") +
                    (format == MmdsFormat::kJson ? "json" : "imds"));
@@ -105,8 +108,8 @@ TEST(MmdsDataStoreTest, GetValueFormats) {
 
       EXPECT_EQ(store.get_value("/name", format).value(),
                 imds ? "first\nsecond" : R"({"first":"John","second":"Doe"})");
-      for (const char* path : {"/age", "/phones/", "/phones", "/member", "/shares_percentage",
-                               "/balance"}) {
+      for (const char* path :
+           {"/age", "/phones/", "/phones", "/member", "/shares_percentage", "/balance"}) {
         auto r = store.get_value(path, format);
         if (imds) {
           ASSERT_FALSE(r.ok()) << path;
@@ -138,8 +141,10 @@ TEST(MmdsDataStoreTest, GetValueFormats) {
 
 TEST(MmdsDataStoreTest, GetValueJsonPointerRules) {
   MmdsDataStore store;
-  ASSERT_TRUE(store.put(json::parse(R"({"a/b":"slash","m~n":"tilde","~2":"stray",
-      "arr":["zero","one"],"":{"":"empty keys"},"obj":{"x":{"y":"z"},"s":"t"}})")).ok());
+  ASSERT_TRUE(store
+                  .put(json::parse(R"({"a/b":"slash","m~n":"tilde","~2":"stray",
+      "arr":["zero","one"],"":{"":"empty keys"},"obj":{"x":{"y":"z"},"s":"t"}})"))
+                  .ok());
   const auto json_fmt = MmdsFormat::kJson;
   EXPECT_EQ(store.get_value("/a~1b", json_fmt).value(), "\"slash\"");
   EXPECT_EQ(store.get_value("/m~0n", json_fmt).value(), "\"tilde\"");
@@ -150,8 +155,8 @@ TEST(MmdsDataStoreTest, GetValueJsonPointerRules) {
   EXPECT_EQ(store.get_value("/obj", MmdsFormat::kImds).value(), "s\nx/");
   EXPECT_EQ(store.get_value("/obj/", MmdsFormat::kImds).value(), "s\nx/");
   for (const char* missing : {"/arr/2", "/arr/01", "/arr/-", "/arr/+1", "/arr/-1", "/arr/x",
-                              "/arr/1/0", "/obj/s/t", "/nope", "/a/b", "/m~1n",
-                              "/obj/x/y/z", "/arr/18446744073709551616", "noslash", "/obj//x"}) {
+                              "/arr/1/0", "/obj/s/t", "/nope", "/a/b", "/m~1n", "/obj/x/y/z",
+                              "/arr/18446744073709551616", "noslash", "/obj//x"}) {
     auto r = store.get_value(missing, json_fmt);
     ASSERT_FALSE(r.ok()) << missing;
     EXPECT_TRUE(is_mmds_not_found(r.error())) << missing;

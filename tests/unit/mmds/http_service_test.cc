@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace ember {
 namespace {
@@ -55,11 +56,13 @@ constexpr const char* kNoTtl =
     "Token time to live value not found. Use `X-metadata-token-ttl-seconds` or "
     "`X-aws-ec2-metadata-token-ttl-seconds` header to specify the token's lifetime.";
 constexpr const char* kJsonData =
-    R"({"age":43,"name":{"first":"John","second":"Doe"},"phones":{"home":{"RO":"+401234567","UK":"+441234567"},"mobile":"+442345678"}})";
+    R"({"age":43,"name":{"first":"John","second":"Doe"},)"
+    R"("phones":{"home":{"RO":"+401234567","UK":"+441234567"},"mobile":"+442345678"}})";
 
 class MmdsHttpServiceTest : public ::testing::Test {
  protected:
-  MmdsHttpServiceTest() : store_(MmdsDataStore::kDefaultSizeLimit, clock_), service_(store_, counters_) {
+  MmdsHttpServiceTest()
+      : store_(MmdsDataStore::kDefaultSizeLimit, clock_), service_(store_, counters_) {
     // Firecracker's populate_mmds.
     EXPECT_TRUE(store_.put(json::parse(kJsonData)).ok());
   }
@@ -76,8 +79,10 @@ class MmdsHttpServiceTest : public ::testing::Test {
     return parse(ex.response);
   }
   std::string new_token(uint32_t ttl = 60) {
-    Parsed p = send("PUT http://169.254.169.254/latest/api/token HTTP/1.0\r\n"
-                    "X-metadata-token-ttl-seconds: " + std::to_string(ttl) + "\r\n\r\n");
+    Parsed p = send(
+        "PUT http://169.254.169.254/latest/api/token HTTP/1.0\r\n"
+        "X-metadata-token-ttl-seconds: " +
+        std::to_string(ttl) + "\r\n\r\n");
     EXPECT_EQ(p.status, 200) << p.body;
     return p.body;
   }
@@ -154,14 +159,14 @@ TEST_F(MmdsHttpServiceTest, V1AnswersAndCountsTokens) {
   EXPECT_EQ(count(&MmdsCounters::rx_invalid_token), 0u);
 
   std::string token = new_token();
-  p = send("GET / HTTP/1.0\r\nAccept: application/json\r\nX-metadata-token: " + token +
-           "\r\n\r\n");
+  p = send("GET / HTTP/1.0\r\nAccept: application/json\r\nX-metadata-token: " + token + "\r\n\r\n");
   EXPECT_EQ(p.body, kJsonData);
   EXPECT_EQ(count(&MmdsCounters::rx_no_token), 1u);
   EXPECT_EQ(count(&MmdsCounters::rx_invalid_token), 0u);
 
-  p = send("GET / HTTP/1.0\r\nAccept: application/json\r\nX-aws-ec2-metadata-token: "
-           "INVALID_TOKEN\r\n\r\n");
+  p = send(
+      "GET / HTTP/1.0\r\nAccept: application/json\r\nX-aws-ec2-metadata-token: "
+      "INVALID_TOKEN\r\n\r\n");
   EXPECT_EQ(p.status, 200);
   EXPECT_EQ(p.body, kJsonData);
   EXPECT_EQ(count(&MmdsCounters::rx_no_token), 1u);
@@ -172,8 +177,10 @@ TEST_F(MmdsHttpServiceTest, V1AnswersAndCountsTokens) {
 TEST_F(MmdsHttpServiceTest, V2NeedsAValidToken) {
   store_.configure(MmdsVersion::kV2, false);
   std::string token = new_token();
-  Parsed p = send("GET http://169.254.169.254/ HTTP/1.0\r\nAccept: application/json\r\n"
-                  "X-metadata-token: " + token + "\r\n\r\n");
+  Parsed p = send(
+      "GET http://169.254.169.254/ HTTP/1.0\r\nAccept: application/json\r\n"
+      "X-metadata-token: " +
+      token + "\r\n\r\n");
   EXPECT_EQ(p.status, 200);
   EXPECT_EQ(p.body, kJsonData);
   EXPECT_EQ(count(&MmdsCounters::rx_no_token) + count(&MmdsCounters::rx_invalid_token), 0u);
@@ -226,9 +233,9 @@ TEST_F(MmdsHttpServiceTest, GetPathsAndErrors) {
     EXPECT_EQ(p.body, "age\nname/\nphones/");
 
     // "//" collapsed, one trailing "/" dropped, absolute and origin forms alike.
-    for (const char* target : {"/phones/home/UK", "//phones///home//UK/",
-                               "http://169.254.169.254/phones/home/UK",
-                               "http://169.254.169.254:80//phones/home/UK/"}) {
+    for (const char* target :
+         {"/phones/home/UK", "//phones///home//UK/", "http://169.254.169.254/phones/home/UK",
+          "http://169.254.169.254:80//phones/home/UK/"}) {
       p = send(std::string("GET ") + target + " HTTP/1.1\r\n" + auth + "\r\n");
       EXPECT_EQ(p.status, 200) << target;
       EXPECT_EQ(p.body, "+441234567") << target;
@@ -264,8 +271,9 @@ TEST_F(MmdsHttpServiceTest, PutToken) {
     EXPECT_TRUE(store_.is_valid_token(p.body));
 
     // The other header name, any case, echoed as sent; "+" and "//" as Firecracker takes them.
-    p = send("PUT //latest//api/token HTTP/1.1\r\nx-aws-EC2-metadata-token-ttl-seconds: +21600"
-             "\r\n\r\n");
+    p = send(
+        "PUT //latest//api/token HTTP/1.1\r\nx-aws-EC2-metadata-token-ttl-seconds: +21600"
+        "\r\n\r\n");
     EXPECT_EQ(p.status, 200);
     EXPECT_EQ(p.headers["x-aws-EC2-metadata-token-ttl-seconds"], "21600");
     EXPECT_TRUE(store_.is_valid_token(p.body));
@@ -275,8 +283,8 @@ TEST_F(MmdsHttpServiceTest, PutToken) {
                ": 203.0.113.195\r\nX-metadata-token-ttl-seconds: 60\r\n\r\n");
       EXPECT_EQ(p.status, 400);
       EXPECT_EQ(p.headers["Content-Type"], "text/plain");
-      EXPECT_EQ(p.body, std::string("Invalid header. Reason: Unsupported header name. Key: ") +
-                            header);
+      EXPECT_EQ(p.body,
+                std::string("Invalid header. Reason: Unsupported header name. Key: ") + header);
     }
     // X-Forwarded-For is refused before the path is looked at.
     EXPECT_EQ(send("PUT / HTTP/1.1\r\nX-Forwarded-For: foo\r\n\r\n").status, 400);
@@ -290,14 +298,18 @@ TEST_F(MmdsHttpServiceTest, PutToken) {
 
     for (const char* value : {"application/json", "abc", "-1", "4294967296", "6 0", "0x10", "+"}) {
       p = send(std::string("PUT http://169.254.169.254/latest/api/token HTTP/1.0\r\n"
-                           "X-metadata-token-ttl-seconds: ") + value + "\r\n\r\n");
+                           "X-metadata-token-ttl-seconds: ") +
+               value + "\r\n\r\n");
       EXPECT_EQ(p.status, 400) << value;
       EXPECT_EQ(p.body, std::string("Invalid header. Reason: Invalid value. "
-                                    "Key:X-metadata-token-ttl-seconds; Value:") + value);
+                                    "Key:X-metadata-token-ttl-seconds; Value:") +
+                            value);
     }
     for (uint32_t ttl : {0u, 21601u, 4294967295u}) {
-      p = send("PUT http://169.254.169.254/latest/api/token HTTP/1.0\r\n"
-               "X-metadata-token-ttl-seconds: " + std::to_string(ttl) + "\r\n\r\n");
+      p = send(
+          "PUT http://169.254.169.254/latest/api/token HTTP/1.0\r\n"
+          "X-metadata-token-ttl-seconds: " +
+          std::to_string(ttl) + "\r\n\r\n");
       EXPECT_EQ(p.status, 400);
       EXPECT_EQ(p.body, "Invalid time to live value provided for token: " + std::to_string(ttl) +
                             ". Please provide a value between 1 and 21600.");
@@ -349,6 +361,25 @@ TEST_F(MmdsHttpServiceTest, PipelinedRequestsEachGetAnAnswer) {
   bytes.erase(0, ex.consumed);
 
   EXPECT_EQ(exchange(bytes).status, HttpExchange::Status::kNeedMore);
+}
+
+// The header limit is per request: many small pipelined requests may fill more than it.
+TEST_F(MmdsHttpServiceTest, ManyPipelinedRequestsBeyondTheHeaderLimit) {
+  const std::string one =
+      "GET /name/first HTTP/1.1\r\nX-Pad: " + std::string(100, 'p') + "\r\n\r\n";
+  std::string bytes;
+  while (bytes.size() < 3 * MmdsHttpService::kMaxHeaderBytes) bytes += one;
+  size_t answered = 0;
+  while (!bytes.empty()) {
+    HttpExchange ex = exchange(bytes, true);
+    ASSERT_EQ(ex.status, HttpExchange::Status::kAnswered);
+    ASSERT_EQ(ex.consumed, one.size());
+    EXPECT_FALSE(ex.close);
+    EXPECT_EQ(parse(ex.response).body, "John");
+    bytes.erase(0, ex.consumed);
+    ++answered;
+  }
+  EXPECT_GT(answered, 3 * MmdsHttpService::kMaxHeaderBytes / one.size());
 }
 
 TEST_F(MmdsHttpServiceTest, PartialRequestsWaitUntilTheBufferIsFull) {
@@ -417,19 +448,20 @@ TEST_F(MmdsHttpServiceTest, HugeHeadersAreRefusedWithoutWaiting) {
   EXPECT_EQ(parse(ex.response).status, 413);
   EXPECT_TRUE(ex.close);
 
-  std::string long_uri = "GET /" + std::string(MmdsHttpService::kMaxHeaderBytes, 'p') +
-                         " HTTP/1.1\r\n\r\n";
+  std::string long_uri =
+      "GET /" + std::string(MmdsHttpService::kMaxHeaderBytes, 'p') + " HTTP/1.1\r\n\r\n";
   EXPECT_EQ(parse(exchange(long_uri).response).status, 413);
   // Just under the limit: answered.
-  std::string fits = "GET /" + std::string(MmdsHttpService::kMaxHeaderBytes - 40, 'p') +
-                     " HTTP/1.1\r\n\r\n";
+  std::string fits =
+      "GET /" + std::string(MmdsHttpService::kMaxHeaderBytes - 40, 'p') + " HTTP/1.1\r\n\r\n";
   EXPECT_EQ(parse(exchange(fits).response).status, 404);
 }
 
 TEST_F(MmdsHttpServiceTest, EmptyStoreAnswersNull) {
   MmdsDataStore empty;
   MmdsHttpService service(empty, counters_);
-  Parsed p = parse(service.respond("GET / HTTP/1.1\r\nAccept: application/json\r\n\r\n", false).response);
+  Parsed p =
+      parse(service.respond("GET / HTTP/1.1\r\nAccept: application/json\r\n\r\n", false).response);
   EXPECT_EQ(p.status, 200);
   EXPECT_EQ(p.body, "null");
   p = parse(service.respond("GET / HTTP/1.1\r\n\r\n", false).response);
