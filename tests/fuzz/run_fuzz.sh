@@ -5,7 +5,7 @@
 #
 #   tests/fuzz/run_fuzz.sh TARGET [BUILD_DIR] [RUNS]
 #
-#   TARGET     virtio_block, snapshot_state, mmds_frame or api_request (the tables below)
+#   TARGET     virtio_block, snapshot_state, mmds_frame, mmds_http or api_request (the tables below)
 #   BUILD_DIR  objects, binary, corpus and any crash-* input (default: build/fuzz/TARGET)
 #   RUNS       inputs to try (default: the target's runs)
 #
@@ -96,6 +96,23 @@ target_mmds_frame() {
   dict=
 }
 
+target_mmds_http() {
+  # The MMDS's guest-facing HTTP service and the store it reads, fed as a TCP connection would.
+  sources=(
+    tests/fuzz/mmds_http_fuzz.cc
+    mmds/http_service.cc
+    mmds/data_store.cc
+    mmds/json_tools.cc
+    mmds/merge_patch.cc
+    mmds/token_authority.cc
+    devices/rate_limiter/clock.cc
+  )
+  libs=()
+  runs=200000 seconds=45 max_len=4096 input_timeout=10 seed=1
+  seeds=hex:tests/fuzz/mmds_http_seeds.hex
+  dict=tests/fuzz/mmds_http.dict
+}
+
 target_api_request() {
   # The API request parser, its body parsers and the JSON they print back.
   sources=(
@@ -106,6 +123,7 @@ target_api_request() {
     api/cpu_config_parser.cc
     api/request_parser.cc
     api/response.cc
+    mmds/ipv4_address.cc
     config/vm_config.cc
     config/cpu_template.cc
   )

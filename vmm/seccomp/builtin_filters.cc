@@ -82,7 +82,7 @@ void add_runtime(std::vector<AllowedCall>* t) {
       {"clock_nanosleep", {}, "std::this_thread::sleep_for"},
       {"nanosleep", {}, "std::this_thread::sleep_for"},
       {"sched_yield", {}, "spin-then-yield in the runtime"},
-      {"getrandom", {}, "the C++ runtime's random numbers"},
+      {"getrandom", {}, "the C++ runtime's random numbers; MMDS session tokens (VMM thread)"},
       {"getpid", {}, "glibc's pthread_kill and raise"},
       {"gettid", {}, "glibc's pthread_kill and raise"},
       {"tgkill", {arg_is(2, SIGABRT)}, "abort() after a broken invariant (CHECK)"},
