@@ -93,7 +93,10 @@ inline constexpr uint8_t kTcpRst = 0x04;
 inline constexpr uint8_t kTcpPsh = 0x08;
 inline constexpr uint8_t kTcpAck = 0x10;
 
-struct TcpSegment {
+// A TCP segment's header fields and payload: parsed from the guest (TcpSegment: a view of its
+// frame) or to write for it (TcpSegmentOut: a view of a response; `mss` only on a SYN-ACK).
+template <class Payload>
+struct BasicTcpSegment {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint32_t seq = 0;
@@ -101,13 +104,16 @@ struct TcpSegment {
   uint8_t flags = 0;
   uint16_t window = 0;
   std::optional<uint16_t> mss;  // the MSS option, when present
-  std::span<const uint8_t> payload;
+  Payload payload;
   // Sequence space the segment occupies: payload bytes plus one each for SYN and FIN.
   [[nodiscard]] uint32_t seq_length() const {
     return static_cast<uint32_t>(payload.size()) + ((flags & kTcpSyn) ? 1 : 0) +
            ((flags & kTcpFin) ? 1 : 0);
   }
 };
+using TcpSegment = BasicTcpSegment<std::span<const uint8_t>>;
+using TcpSegmentOut = BasicTcpSegment<std::string_view>;
+
 // `segment`: an IPv4 packet's payload. With `check_checksum`, a wrong checksum refuses it.
 // Options are walked (RFC 9293 §3.2) with every length checked; only MSS is kept.
 [[nodiscard]] std::optional<TcpSegment> parse_tcp(std::span<const uint8_t> segment,
@@ -119,17 +125,6 @@ struct TcpSegment {
                                      const Ipv4Address& our_ip, const MacAddress& their_mac,
                                      const Ipv4Address& their_ip);
 
-// One TCP segment for the guest, with everything write_tcp_frame needs.
-struct TcpSegmentOut {
-  uint16_t src_port = 0;
-  uint16_t dst_port = 0;
-  uint32_t seq = 0;
-  uint32_t ack = 0;
-  uint8_t flags = 0;
-  uint16_t window = 0;
-  std::optional<uint16_t> mss;  // written as the MSS option (SYN-ACK only)
-  std::string_view payload;
-};
 struct FrameAddresses {
   MacAddress dst_mac{};
   MacAddress src_mac{};

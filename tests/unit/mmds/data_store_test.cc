@@ -7,16 +7,15 @@
 #include <vector>
 
 #include "mmds/json_tools.h"
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember {
 namespace {
 
 using nlohmann::json;
 
-class FakeClock final : public MonotonicClock {
- public:
-  [[nodiscard]] uint64_t now_ns() const override { return now; }
-  uint64_t now = 5'000'000'000;
+struct FakeClock : testing_clock::FakeClock {
+  FakeClock() : testing_clock::FakeClock(5'000'000'000) {}
 };
 
 TEST(MmdsDataStoreTest, DefaultsAreFirecrackers) {

@@ -5,16 +5,15 @@
 #include <map>
 #include <string>
 #include <vector>
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember {
 namespace {
 
 using nlohmann::json;
 
-class FakeClock final : public MonotonicClock {
- public:
-  [[nodiscard]] uint64_t now_ns() const override { return now; }
-  uint64_t now = 7'000'000'000;
+struct FakeClock : testing_clock::FakeClock {
+  FakeClock() : testing_clock::FakeClock(7'000'000'000) {}
 };
 
 struct Parsed {

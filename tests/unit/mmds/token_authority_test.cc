@@ -5,16 +5,12 @@
 #include <set>
 #include <string>
 #include <vector>
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember {
 namespace {
 
-class FakeClock final : public MonotonicClock {
- public:
-  [[nodiscard]] uint64_t now_ns() const override { return now; }
-  void advance_s(uint64_t s) { now += s * 1'000'000'000; }
-  uint64_t now = 1'000'000'000;
-};
+using testing_clock::FakeClock;
 
 std::string ttl_error(uint32_t ttl) {
   return "Invalid time to live value provided for token: " + std::to_string(ttl) +

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember {
 namespace {
@@ -16,11 +17,8 @@ namespace {
 constexpr uint64_t kMs = 1'000'000;  // ns
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
-class FakeClock final : public MonotonicClock {
- public:
-  uint64_t now_ns() const override { return now; }
-  void advance(uint64_t ns) { now += ns; }
-  uint64_t now = 1'000'000'000'000;  // anything but 0
+struct FakeClock : testing_clock::FakeClock {
+  FakeClock() : testing_clock::FakeClock(1'000'000'000'000) {}
 };
 
 // Remaining time on an armed timerfd, in ns (0: disarmed).

@@ -17,6 +17,7 @@
 #include "devices/virtio/block/virtio_block.h"
 #include "devices/virtio/mmio_transport.h"
 #include "tests/unit/devices/virtio/virtio_test_util.h"
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember {
 namespace {
@@ -73,11 +74,7 @@ class FakeRegistrar final : public EventRegistrar {
   std::map<int, uint32_t> watched;
 };
 
-class FakeClock final : public MonotonicClock {
- public:
-  uint64_t now_ns() const override { return now; }
-  uint64_t now = 1'000'000'000;
-};
+using testing_clock::FakeClock;
 
 class BlockFeaturesTest : public ::testing::Test {
  protected:

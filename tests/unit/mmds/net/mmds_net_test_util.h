@@ -13,14 +13,11 @@
 #include "mmds/http_responder.h"
 #include "mmds/net/frames.h"
 #include "mmds/net/network_stack.h"
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember::mmds_net::testing {
 
-class FakeClock final : public MonotonicClock {
- public:
-  uint64_t now_ns() const override { return now; }
-  uint64_t now = 1'000'000'000;
-};
+using testing_clock::FakeClock;
 
 // Answers each request ending in an empty line: "GET /x" with "BODY", "GET /big" with
 // big_size bytes, anything else 400; "Connection: close" closes. Records each call.

@@ -25,6 +25,7 @@
 #include "devices/virtio/queue.h"
 #include "tests/unit/devices/virtio/virtio_test_util.h"
 #include "base/unique_fd.h"
+#include "tests/unit/devices/rate_limiter/fake_clock.h"
 
 namespace ember::net_testing {
 
@@ -122,11 +123,8 @@ class RecordingRegistrar final : public EventRegistrar {
   std::map<int, Watch> watched;
 };
 
-class FakeClock final : public MonotonicClock {
- public:
-  uint64_t now_ns() const override { return now; }
-  void advance_ms(uint64_t ms) { now += ms * 1'000'000; }
-  uint64_t now = 5'000'000'000;
+struct FakeClock : testing_clock::FakeClock {
+  FakeClock() : testing_clock::FakeClock(5'000'000'000) {}
 };
 
 // A 12-byte virtio_net_hdr (all zero: no offload) followed by `len` bytes of a pattern.
