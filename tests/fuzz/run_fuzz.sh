@@ -5,7 +5,7 @@
 #
 #   tests/fuzz/run_fuzz.sh TARGET [BUILD_DIR] [RUNS]
 #
-#   TARGET     virtio_block, snapshot_state or api_request (the tables below)
+#   TARGET     virtio_block, snapshot_state, mmds_frame or api_request (the tables below)
 #   BUILD_DIR  objects, binary, corpus and any crash-* input (default: build/fuzz/TARGET)
 #   RUNS       inputs to try (default: the target's runs)
 #
@@ -78,6 +78,21 @@ target_snapshot_state() {
   # A whole microVM state is several KiB: the default 4096 would cut every seed short.
   runs=200000 seconds=45 max_len=32768 input_timeout=10 seed=1
   seeds=self
+  dict=
+}
+
+target_mmds_frame() {
+  # The MMDS network stack: Ethernet, ARP, IPv4 and TCP from a guest.
+  sources=(
+    tests/fuzz/mmds_frame_fuzz.cc
+    mmds/net/frames.cc
+    mmds/net/tcp_connection.cc
+    mmds/net/tcp_server.cc
+    mmds/net/network_stack.cc
+  )
+  libs=()
+  runs=200000 seconds=60 max_len=8192 input_timeout=10 seed=1
+  seeds=hex:tests/fuzz/mmds_frame_seeds.hex
   dict=
 }
 
