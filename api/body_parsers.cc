@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "api/json_fields.h"
+#include "mmds/ipv4_address.h"
 
 namespace ember::api_detail {
 namespace {
@@ -326,6 +327,30 @@ Result<VsockConfig> parse_vsock(const json& body) {
   ASSIGN_OR_RETURN(vsock.uds_path, f.path("uds_path"));
   ASSIGN_OR_RETURN(vsock.vsock_id, f.optional_string("vsock_id"));
   return vsock;
+}
+
+Result<MmdsConfig> parse_mmds_config(const json& body) {
+  ASSIGN_OR_RETURN(JsonFields f, object_fields(body, "mmds-config"));
+  TRY(f.allow_only({"version", "network_interfaces", "ipv4_address", "imds_compat"}));
+  MmdsConfig mmds;
+  constexpr EnumName<MmdsVersion> kVersions[] = {{"V1", MmdsVersion::kV1}, {"V2", MmdsVersion::kV2}};
+  ASSIGN_OR_RETURN(std::optional<MmdsVersion> version, optional_enum(f, "version", kVersions));
+  mmds.version = version.value_or(MmdsVersion::kV1);  // Firecracker's default
+  ASSIGN_OR_RETURN(const json* ifaces, f.optional_array("network_interfaces"));
+  if (ifaces == nullptr) return f.missing("network_interfaces");
+  for (const json& id : *ifaces) {
+    if (!id.is_string()) return deserialize_error("invalid type: " + serde_unexpected(id) + ", expected a string" + f.nested_suffix());
+    mmds.network_interfaces.push_back(id.get<std::string>());
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> address, f.optional_string("ipv4_address"));
+  if (address) {
+    // serde reads an Ipv4Addr with its FromStr, whose error says this.
+    mmds.ipv4_address = parse_ipv4(*address);
+    if (!mmds.ipv4_address) return deserialize_error("invalid IPv4 address syntax" + f.nested_suffix());
+  }
+  ASSIGN_OR_RETURN(std::optional<bool> imds_compat, f.optional_boolean("imds_compat"));
+  mmds.imds_compat = imds_compat.value_or(false);
+  return mmds;
 }
 
 Result<VmmAction> parse_instance_action(const json& body) {

@@ -26,6 +26,8 @@ namespace ember::api_detail {
 [[nodiscard]] Result<NetworkInterfaceConfig> parse_network_interface(const nlohmann::json& body);
 [[nodiscard]] Result<PatchNetworkInterface> parse_partial_network_interface(const nlohmann::json& body);
 [[nodiscard]] Result<VsockConfig> parse_vsock(const nlohmann::json& body);
+// PUT /mmds/config, the config file's "mmds-config".
+[[nodiscard]] Result<MmdsConfig> parse_mmds_config(const nlohmann::json& body);
 [[nodiscard]] Result<VmmAction> parse_instance_action(const nlohmann::json& body);
 [[nodiscard]] Result<RequestedVmState> parse_vm_state(const nlohmann::json& body);
 [[nodiscard]] Result<LoggerConfig> parse_logger(const nlohmann::json& body);

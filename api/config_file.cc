@@ -29,13 +29,14 @@ const std::map<std::string, Section>& sections() {
       {"network-interfaces", {"/network-interfaces", "iface_id"}},
       {"vsock", {"/vsock", nullptr}},
       {"cpu-config", {"/cpu-config", nullptr}},
+      {"mmds-config", {"/mmds/config", nullptr}},
   };
   return m;
 }
 // Sections of Firecracker's config file for what ember does not have (firecracker-api-v1.16.1
 // definitions/FullVmConfiguration). Firecracker's own files, and GET /vm/config, write them as
 // null or []: that says "none" and is accepted; any content is refused, naming the section.
-constexpr const char* kOutOfScope[] = {"balloon", "entropy", "memory-hotplug", "mmds-config", "pmem", "serial"};
+constexpr const char* kOutOfScope[] = {"balloon", "entropy", "memory-hotplug", "pmem", "serial"};
 
 bool is_out_of_scope(const std::string& key) {
   for (const char* name : kOutOfScope) {
@@ -46,9 +47,9 @@ bool is_out_of_scope(const std::string& key) {
 
 // The order in which sections apply: logging first, devices after the machine.
 // cpu-config right after machine-config, as Firecracker's resources.rs: a custom template then
-// replaces a machine-config.cpu_template.
+// replaces a machine-config.cpu_template. mmds-config after the interfaces it names.
 constexpr const char* kOrder[] = {"logger", "metrics", "machine-config", "cpu-config", "boot-source",
-                                  "drives", "network-interfaces", "vsock"};
+                                  "drives", "network-interfaces", "vsock", "mmds-config"};
 
 // Firecracker's "cpu-config" is a custom template inline, or the path of a file holding one.
 constexpr uint64_t kMaxCpuConfigFileBytes = 1 << 20;

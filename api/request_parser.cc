@@ -108,6 +108,13 @@ Result<VmmAction> load_snapshot(std::string_view, const json& body) {
   return VmmAction(LoadSnapshot{std::move(params)});
 }
 
+Result<VmmAction> put_mmds(std::string_view, const json& body) { return VmmAction(PutMmds{body}); }
+Result<VmmAction> patch_mmds(std::string_view, const json& body) { return VmmAction(PatchMmds{body}); }
+Result<VmmAction> put_mmds_config(std::string_view, const json& body) {
+  ASSIGN_OR_RETURN(MmdsConfig config, api_detail::parse_mmds_config(body));
+  return VmmAction(PutMmdsConfig{std::move(config)});
+}
+
 // The paths of firecracker-api-v1.16.1.yaml that ember serves.
 const Route kRoutes[] = {
     {"GET", "/", nullptr, make<GetInstanceInfo>},
@@ -129,6 +136,10 @@ const Route kRoutes[] = {
     {"PUT", "/snapshot/create", create_snapshot, nullptr},
     {"PUT", "/snapshot/load", load_snapshot, nullptr},
     {"PUT", "/cpu-config", put_cpu_config, nullptr},
+    {"GET", "/mmds", nullptr, make<GetMmds>},
+    {"PUT", "/mmds", put_mmds, nullptr},
+    {"PATCH", "/mmds", patch_mmds, nullptr},
+    {"PUT", "/mmds/config", put_mmds_config, nullptr},
 };
 
 // The yaml's other top-level paths: devices and features ember does not have, and what each is.
@@ -138,12 +149,11 @@ struct Unsupported {
   std::string_view path;
   std::string_view feature;
 };
-constexpr std::array<Unsupported, 6> kUnsupportedTopLevel = {{
+constexpr std::array<Unsupported, 5> kUnsupportedTopLevel = {{
     {"balloon", "the balloon device"},
     {"pmem", "virtio-pmem devices"},
     {"entropy", "the entropy (virtio-rng) device"},
     {"hotplug", "memory hotplug"},
-    {"mmds", "the microVM metadata service (MMDS)"},
     {"serial", "serial console configuration"},
 }};
 
@@ -225,10 +235,12 @@ Result<Routed> route_request(std::string_view method, std::string_view target) {
 }
 
 // nlohmann's parser needs no stack per nesting level, but no body of the yaml nests deeper than
-// four, so a deeper one is refused before it costs anything.
+// four, so a deeper one is refused before it costs anything. MMDS data is the user's own JSON:
+// it may nest as deep as serde_json lets Firecracker read (its recursion limit, 128).
 constexpr int kMaxJsonDepth = 16;
+constexpr int kMaxMmdsJsonDepth = 128;
 
-bool nests_too_deep(std::string_view text) {
+bool nests_too_deep(std::string_view text, int max_depth) {
   int depth = 0;
   bool in_string = false;
   bool escaped = false;
@@ -240,7 +252,7 @@ bool nests_too_deep(std::string_view text) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      if (++depth > kMaxJsonDepth) return true;
+      if (++depth > max_depth) return true;
     } else if (c == '}' || c == ']') {
       --depth;
     }
@@ -248,12 +260,12 @@ bool nests_too_deep(std::string_view text) {
   return false;
 }
 
-Result<json> parse_body_json(std::string_view method, std::string_view body) {
+Result<json> parse_body_json(std::string_view method, std::string_view body, int max_depth) {
   // Firecracker's words for a PUT or PATCH without a body.
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return make_error("Empty " + printable(method) + " request.");
-  if (nests_too_deep(body))
-    return make_error("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  if (nests_too_deep(body, max_depth))
+    return make_error("request body nests deeper than " + std::to_string(max_depth) + " levels");
   try {
     return json::parse(body);
   } catch (const json::exception& e) {
@@ -332,6 +344,11 @@ std::optional<std::string> deprecation_of(const Route& route, const json& body) 
     if (given(body, "mem_file_path") || diff_on)
       return std::string("PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated.");
   }
+  if (endpoint == "/mmds/config") {
+    auto version = body.find("version");
+    if (version == body.end() || version->is_null() || *version == "V1")
+      return std::string("PUT /mmds/config: V1 is deprecated. Use V2 instead.");
+  }
   return std::nullopt;
 }
 
@@ -341,7 +358,8 @@ Result<ParsedApiRequest> parse_api_request_with_info(std::string_view method, st
                                                      std::string_view body) {
   ASSIGN_OR_RETURN(Routed routed, route_with_id(method, target));
   if (routed.route->parse_body == nullptr) return ParsedApiRequest{routed.route->make(), std::nullopt};  // a GET: any body is ignored
-  auto parsed = parse_body_json(method, body);
+  const bool mmds_data = routed.route->pattern == "/mmds";
+  auto parsed = parse_body_json(method, body, mmds_data ? kMaxMmdsJsonDepth : kMaxJsonDepth);
   if (!parsed) return finish_deserialize_error(parsed.error(), body);
   auto action = parse_routed_body(routed, *parsed);
   if (!action) return finish_deserialize_error(action.error(), body);

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "mmds/ipv4_address.h"
+
 namespace ember {
 namespace {
 
@@ -76,6 +78,17 @@ json network_interface_object(const NetworkInterfaceConfig& n) {
   return j;
 }
 
+// Firecracker's MmdsConfig as its VmResources::mmds_config() reports it: the address in use
+// (the default when none was given).
+json mmds_config_object(const MmdsConfig& m) {
+  json j = json::object();
+  j["version"] = m.version == MmdsVersion::kV2 ? "V2" : "V1";
+  j["network_interfaces"] = m.network_interfaces;
+  j["ipv4_address"] = to_string(m.ipv4_address.value_or(kDefaultMmdsIpv4));
+  j["imds_compat"] = m.imds_compat;
+  return j;
+}
+
 json vsock_object(const VsockConfig& v) { return json{{"guest_cid", v.guest_cid}, {"uds_path", v.uds_path}}; }
 
 }  // namespace
@@ -123,7 +136,7 @@ std::string vm_config_json(const FullVmConfig& c) {
   j["logger"] = nullptr;
   j["machine-config"] = machine_config_object(c.machine);
   j["metrics"] = nullptr;
-  j["mmds-config"] = nullptr;
+  j["mmds-config"] = c.mmds ? mmds_config_object(*c.mmds) : json(nullptr);
   j["network-interfaces"] = std::move(interfaces);
   j["vsock"] = c.vsock ? vsock_object(*c.vsock) : json(nullptr);
   j["entropy"] = nullptr;
@@ -154,6 +167,11 @@ ApiReply to_reply(const ActionResult& result) {
     ApiReply operator()(const VmmVersion& v) const { return reply_json(version_json(v.version)); }
     ApiReply operator()(const MachineConfig& v) const { return reply_json(machine_config_json(v)); }
     ApiReply operator()(const FullVmConfig& v) const { return reply_json(vm_config_json(v)); }
+    // Firecracker answers an empty store with {} (its success_response_with_mmds_value).
+    ApiReply operator()(const MmdsContent& v) const {
+      if (v.data.is_null()) return reply_json("{}");
+      return reply_json(v.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
   };
   return std::visit(Body{}, *result);
 }

@@ -57,7 +57,16 @@ std::string_view root_prefix() {
 std::string_view log_origin_path(const char* file_name) {
   std::string_view path = file_name != nullptr ? file_name : "?";
   const std::string_view prefix = root_prefix();
-  if (!prefix.empty() && path.starts_with(prefix)) path.remove_prefix(prefix.size());
+  if (!prefix.empty() && path.starts_with(prefix)) {
+    path.remove_prefix(prefix.size());
+    return path;
+  }
+  // A source named another way than this file (a compiler cache may hand back an object built
+  // with relative names while this one was built with absolute ones, or the reverse): the
+  // source root as configured, or a build directory's "../" in front of the root's folders.
+  constexpr std::string_view kRoot = EMBER_SOURCE_ROOT;
+  if (!kRoot.empty() && path.starts_with(kRoot)) path.remove_prefix(kRoot.size());
+  while (path.starts_with("../")) path.remove_prefix(3);
   return path;
 }
 

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "api/config_file.h"
+#include "api/request_parser.h"
 #include "api/server.h"
 #include "vmm/controller/vmm.h"
 #include "vmm/seccomp/thread_filters.h"
@@ -25,6 +26,8 @@
 namespace {
 
 constexpr uint64_t kMaxConfigFileSize = 1 << 20;
+// A --metadata file may be pretty-printed well past the store's limit on compact JSON.
+constexpr uint64_t kMaxMetadataFileSize = 16 << 20;
 
 // The defaults that differ between ember's own name and Firecracker's. Invoked as `firecracker`
 // (argv[0]'s last component, e.g. a symlink), ember takes Firecracker's, so that a client set up
@@ -111,6 +114,8 @@ int main(int argc, char** argv) {
   std::string start_time_cpu_us;
   std::string parent_cpu_time_us;
   std::string max_payload;
+  std::string mmds_size_limit;
+  std::string metadata;
   app.add_option("--api-sock", api_sock,
                  std::string("Path of the API Unix socket (default ") + personality.api_socket + ")");
   app.add_option("--config-file", config_file, "Start the microVM from this JSON configuration");
@@ -131,6 +136,9 @@ int main(int argc, char** argv) {
   app.add_option("--start-time-cpu-us", start_time_cpu_us, "The launcher's CPU time, in microseconds (accepted, unused)");
   app.add_option("--parent-cpu-time-us", parent_cpu_time_us, "The parent's CPU time, in microseconds (accepted, unused)");
   app.add_option("--http-api-max-payload-size", max_payload, "Largest API request body, in bytes (default 51200)");
+  app.add_option("--mmds-size-limit", mmds_size_limit,
+                 "Largest MMDS data store, in bytes of compact JSON (default: the API's payload limit)");
+  app.add_option("--metadata", metadata, "Fill the MMDS data store from this JSON file at start");
   // Firecracker's --snapshot-version and --describe-snapshot FILE (main.rs): print "v<semver>"
   // and exit before anything else is set up; a bad file exits 1 with one line on stderr.
   bool snapshot_version = false;
@@ -170,6 +178,13 @@ int main(int argc, char** argv) {
     if (!limit) return fail("--http-api-max-payload-size: '" + max_payload + "' is not an unsigned integer");
     api_limits.max_body_bytes = *limit;
   }
+  // Firecracker (main.rs): without --mmds-size-limit the store takes the API's payload limit.
+  size_t mmds_limit = api_limits.max_body_bytes;
+  if (!mmds_size_limit.empty()) {
+    const auto limit = parse_unsigned(mmds_size_limit);
+    if (!limit) return fail("--mmds-size-limit: '" + mmds_size_limit + "' is not an unsigned integer");
+    mmds_limit = *limit;
+  }
   ember::log_configure(id, max_level);
   ember::log_set_show_level(personality.show_level);
   ember::UniqueFd log_fd;
@@ -194,8 +209,21 @@ int main(int argc, char** argv) {
   options.boot_timer = boot_timer;
   options.start_time = start_time;
   options.vcpu_thread_prefix = personality.vcpu_thread_prefix;
+  options.mmds_size_limit = mmds_limit;
   auto vmm = ember::Vmm::create(options);
   if (!vmm) return fail(vmm.error().message);
+
+  // Firecracker fills the store from --metadata before anything else is configured; here it is
+  // the same action as PUT /mmds, so the same limit and the same checks hold.
+  if (!metadata.empty()) {
+    auto text = ember::read_file(metadata, kMaxMetadataFileSize);
+    if (!text) return fail("--metadata: " + text.error().message);
+    auto put = ember::parse_api_request("PUT", "/mmds", std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+    if (!put) return fail("--metadata: " + metadata + ": " + put.error().message);
+    auto done = (*vmm)->handle(*put);
+    if (!done) return fail("--metadata: " + done.error().message);
+    ember::log_info("Successfully added metadata to mmds from file");
+  }
 
   // The same action as PUT /logger with these fields, as Firecracker applies its logger flags.
   if (show_level || show_log_origin || !module.empty()) {

@@ -20,12 +20,13 @@
 #include <nlohmann/json.hpp>
 
 #include "base/result.h"
+#include "config/models.h"
 #include "devices/rate_limiter/clock.h"
 #include "mmds/token_authority.h"
 
 namespace ember {
 
-enum class MmdsVersion { kV1, kV2 };
+// MmdsVersion (V1, V2) is the config model's (config/models.h).
 enum class MmdsFormat { kJson, kImds };
 
 // get_value()'s two errors, told apart by their (Firecracker's) messages: the HTTP service

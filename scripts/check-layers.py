@@ -20,7 +20,7 @@ LAYERS = {
     "memory": {"base"},
     "config": {"base"},
     "devices": {"base", "memory"},
-    "mmds": {"base", "devices"},
+    "mmds": {"base", "config", "devices"},
     "snapshot": {"base", "memory"},
     "vmm": {"base", "memory", "config", "devices", "mmds", "snapshot"},
     "api/client": {"base"},

@@ -17,6 +17,7 @@ namespace ember {
 
 class EventLoop;
 class ExitSignal;
+class MmdsService;
 
 struct VmOptions {
   VmConfig config;
@@ -27,6 +28,9 @@ struct VmOptions {
   // vCPU n's thread is named <vcpu_thread_prefix><n> ("fc_vcpu " when ember runs as
   // firecracker, as Firecracker names them; see ember/main.cc).
   std::string vcpu_thread_prefix = "ember_vcpu";
+  // The metadata service the interfaces named in config.mmds answer from; it outlives the VM.
+  // Null: no interface answers it (a config that names some is then refused).
+  MmdsService* mmds = nullptr;
 };
 
 class Vm {

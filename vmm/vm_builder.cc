@@ -3,6 +3,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -12,6 +13,7 @@
 #include "devices/legacy/boot_timer.h"
 #include "devices/legacy/output_sink.h"
 #include "devices/legacy/pvpanic.h"
+#include "mmds/service.h"
 #include "vmm/device_configs.h"
 #include "vmm/irq_eventfd.h"
 #include "vmm/vm_exit.h"
@@ -107,7 +109,18 @@ Result<std::shared_ptr<VirtioMmioTransport>> add_virtio(VirtioManager& virtio, c
 
 // The plan's virtio devices, in its order: drives become virtio-block devices, network
 // interfaces virtio-net devices on their taps, the vsock a virtio-vsock device.
-Result<void> setup_virtio_devices(MicroVmParts& parts, const VmConfig& cfg, const VmPlan& plan) {
+// The MMDS's network stack on a virtio-net device, when the MMDS config names its interface.
+Result<void> attach_mmds(VirtioNet& net, const NetworkInterfaceConfig& iface, const VmConfig& cfg,
+                         MmdsService* mmds) {
+  if (!cfg.mmds) return {};
+  const auto& named = cfg.mmds->network_interfaces;
+  if (std::find(named.begin(), named.end(), iface.iface_id) == named.end()) return {};
+  if (mmds == nullptr) return make_error(ErrorKind::kInternal, "the MMDS config names " + iface.iface_id + " but no MMDS runs");
+  net.set_detour(mmds->make_stack(cfg.mmds->ipv4_address.value_or(kDefaultMmdsIpv4)));
+  return {};
+}
+
+Result<void> setup_virtio_devices(MicroVmParts& parts, const VmConfig& cfg, const VmPlan& plan, MmdsService* mmds) {
   for (const VirtioDevicePlan& slot : plan.virtio_devices) {
     switch (slot.kind) {
       case VirtioKind::kBlock: {
@@ -129,6 +142,7 @@ Result<void> setup_virtio_devices(MicroVmParts& parts, const VmConfig& cfg, cons
         auto create = [&nc](EventRegistrar& events) { return VirtioNet::create(nc, events); };
         std::shared_ptr<VirtioNet> net;
         TRY(add_virtio(*parts.virtio, slot, create, &net));
+        TRY(attach_mmds(*net, iface, cfg, mmds));
         parts.nets[iface.iface_id] = std::move(net);
         break;
       }
@@ -239,7 +253,7 @@ Result<std::unique_ptr<MicroVmParts>> assemble_vm(const VmConfig& config, const 
   TRY(setup_memory(*parts, plan.memory_regions, memory_fd, config.machine.track_dirty_pages));
   TRY(setup_legacy_devices(*parts, options, exit));
   parts->virtio = std::make_unique<VirtioManager>(*parts->vm_fd, *parts->memory, parts->mmio, loop);
-  TRY(setup_virtio_devices(*parts, config, plan));
+  TRY(setup_virtio_devices(*parts, config, plan, options.mmds));
   parts->pio.freeze();
   parts->mmio.freeze();
   return parts;

@@ -3,8 +3,7 @@
 // fault text Firecracker's test matches). The ticker guest stands in for the Linux guest.
 //
 // Not ported, or ported in part:
-//  - test_api_mmds_config: out of scope: MMDS (a later issue); ember answers /mmds with a 400
-//    naming the feature (checked in TestApiOutOfScope). test_map_private_seccomp_regression's
+//  - test_api_mmds_config: in fc_test_mmds_test.cc. test_map_private_seccomp_regression's
 //    large body goes to /machine-config instead (TestApiPayloadLimit).
 //  - test_api_cpu_config: its checks of PUT /cpu-config are in tests/unit/api/cpu_config_test.cc
 //    (bodies accepted and refused) and tests/kvm/cpu_template_test.cc (InstanceStart).
@@ -294,8 +293,6 @@ TEST_F(FcTestApi, TestApiOutOfScope) {
                         Case{"GET", "/balloon", "", "balloon"},
                         Case{"PUT", "/entropy", "{}", "entropy"},
                         Case{"PUT", "/hotplug/memory", R"({"total_size_mib": 1024})", "memory hotplug"},
-                        Case{"PUT", "/mmds", R"({"latest": {}})", "MMDS"},
-                        Case{"PUT", "/mmds/config", R"({"network_interfaces": ["1"]})", "MMDS"},
                         Case{"PUT", "/pmem/p", R"({"id": "p", "path_on_host": "/x"})", "pmem"},
                         Case{"PUT", "/serial", R"({"serial_out_path": "/x"})", "serial"}}) {
     refused(c.method, c.path, c.body, "The requested operation is not supported: ");
@@ -308,7 +305,7 @@ TEST_F(FcTestApi, TestApiOutOfScope) {
 // test_bind_and_run_with_limit (a server with limit 50, a PUT announcing Content-Length 50000
 // with six bytes sent: the exact 400 answer, before the body arrives) and
 // test_map_private_seccomp_regression's raised limit (2 MiB: a body of 1 MiB is read and judged
-// for its content; the test puts it to /mmds, out of scope here, so /machine-config takes it).
+// for its content; the test puts it to /mmds, whose data any JSON is; /machine-config takes it here, to be judged).
 // The answer's status line, Server and Connection headers differ from Firecracker's (see
 // api/server.cc): ember closes the connection.
 TEST_F(FcTestApi, TestApiPayloadLimit) {

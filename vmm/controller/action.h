@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/result.h"
 #include "config/cpu_template.h"
 #include "config/models.h"
@@ -103,11 +105,27 @@ struct PutCpuConfig {
   CustomCpuTemplate config;
 };
 
+// PUT /mmds: the data store's new content (any JSON value).
+struct PutMmds {
+  nlohmann::json data;
+};
+// PATCH /mmds: an RFC 7396 merge patch of the data store.
+struct PatchMmds {
+  nlohmann::json patch;
+};
+// GET /mmds
+struct GetMmds {};
+// PUT /mmds/config: before InstanceStart; the interfaces are checked by the controller.
+struct PutMmdsConfig {
+  MmdsConfig config;
+};
+
 using VmmAction =
     std::variant<GetInstanceInfo, GetVersion, GetMachineConfig, PutMachineConfig, PatchMachineConfig,
                  PutBootSource, PutDrive, PatchDrive, PutNetworkInterface, PatchNetworkInterface,
                  PutVsock, InstanceStart, SendCtrlAltDel, FlushMetrics, PatchVm, GetVmConfig,
-                 PutLogger, PutMetrics, CreateSnapshot, LoadSnapshot, PutCpuConfig>;
+                 PutLogger, PutMetrics, CreateSnapshot, LoadSnapshot, PutCpuConfig, PutMmds, PatchMmds,
+                 GetMmds, PutMmdsConfig>;
 
 // The struct's name ("PutDrive"), for logs.
 [[nodiscard]] std::string_view action_name(const VmmAction& action);
@@ -131,11 +149,16 @@ struct FullVmConfig {
   std::vector<DriveConfig> drives;
   std::vector<NetworkInterfaceConfig> network_interfaces;
   std::optional<VsockConfig> vsock;
+  std::optional<MmdsConfig> mmds;
   // No logger or metrics: Firecracker's GET /vm/config prints both as null, always.
 };
 
 // What an action that succeeded gives back: nothing (std::monostate), or what a GET asked for.
-using ActionOutput = std::variant<std::monostate, InstanceInfo, VmmVersion, MachineConfig, FullVmConfig>;
+// GET /mmds: the data store's content.
+struct MmdsContent {
+  nlohmann::json data;
+};
+using ActionOutput = std::variant<std::monostate, InstanceInfo, VmmVersion, MachineConfig, FullVmConfig, MmdsContent>;
 using ActionResult = Result<ActionOutput>;
 
 // What a front end hands its actions to.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -57,7 +58,12 @@ Result<void> check_access(const std::string& path, int mode, const std::string& 
 
 Controller::Controller(const ControllerOptions& options, EventLoop& loop, ExitSignal& exit, Metrics& metrics,
                        VmFactory& factory)
-    : options_(options), loop_(loop), exit_(exit), metrics_(metrics), factory_(factory) {}
+    : options_(options),
+      loop_(loop),
+      exit_(exit),
+      metrics_(metrics),
+      factory_(factory),
+      mmds_(std::make_unique<MmdsService>(options.mmds_size_limit)) {}
 
 Controller::~Controller() {
   if (vm_) vm_->stop();
@@ -83,6 +89,7 @@ VmOptions Controller::vm_options() const {
   opts.console_in_fd = options_.console_in_fd;
   opts.start_time = options_.start_time;
   opts.vcpu_thread_prefix = options_.vcpu_thread_prefix;
+  opts.mmds = mmds_.get();
   return opts;
 }
 
@@ -119,6 +126,7 @@ ActionResult Controller::on(const GetVmConfig&) {
   full.drives = c.drives;
   full.vsock = c.vsock;
   full.network_interfaces = c.network_interfaces;
+  full.mmds = c.mmds;
   return ActionOutput{std::move(full)};
 }
 
@@ -267,6 +275,57 @@ ActionResult Controller::on(const PutMetrics& a) {
   return done();
 }
 
+// --- The metadata service. The store can be filled and read at any time, before InstanceStart,
+// while the VM runs and between a snapshot load and its resume (each clone its own data);
+// its configuration only before InstanceStart, as Firecracker allows.
+
+namespace {
+
+// Firecracker's VmmActionError texts for the store (rpc_interface.rs): "MMDS error: ..." and,
+// answered with 413, "MMDS limit exceeded error: ...".
+Error mmds_store_error(const Error& e) {
+  return make_error(e.kind, std::string(e.kind == ErrorKind::kTooLarge ? "MMDS limit exceeded error: " : "MMDS error: ") +
+                                e.message);
+}
+
+// Firecracker's MmdsConfigError texts behind its prefix (its "MMMDS" included: clients match it).
+Error mmds_config_error(const std::string& what) { return make_error("MMMDS config error: " + what); }
+
+}  // namespace
+
+ActionResult Controller::on(const PutMmds& a) {
+  if (auto put = mmds_->store().put(a.data); !put) return mmds_store_error(put.error());
+  return done();
+}
+
+ActionResult Controller::on(const PatchMmds& a) {
+  if (auto patched = mmds_->store().patch(a.patch); !patched) return mmds_store_error(patched.error());
+  return done();
+}
+
+ActionResult Controller::on(const GetMmds&) { return ActionOutput{MmdsContent{mmds_->store().get()}}; }
+
+ActionResult Controller::on(const PutMmdsConfig& a) {
+  if (started()) return not_after_start();
+  const MmdsConfig& m = a.config;
+  // In Firecracker's order (VmResources::set_mmds_network_stack_config).
+  if (m.ipv4_address && !is_usable_link_local(*m.ipv4_address))
+    return mmds_config_error("The MMDS IPv4 address is not link local.");
+  if (m.network_interfaces.empty())
+    return mmds_config_error("The list of network interface IDs that allow forwarding MMDS requests is empty.");
+  for (const std::string& id : m.network_interfaces) {
+    const bool known = std::any_of(draft_.network_interfaces.begin(), draft_.network_interfaces.end(),
+                                   [&](const NetworkInterfaceConfig& n) { return n.iface_id == id; });
+    if (!known)
+      return mmds_config_error(
+          "The list of network interface IDs provided contains at least one ID that does not correspond to any "
+          "existing network interface.");
+  }
+  draft_.mmds = m;
+  mmds_->store().configure(m.version, m.imds_compat);
+  return done();
+}
+
 // --- Making the microVM.
 
 ActionResult Controller::on(const InstanceStart&) {
@@ -296,6 +355,9 @@ ActionResult Controller::on(const LoadSnapshot& a) {
   auto vm = factory_.restore(a.params, vm_options(), loop_, exit_);
   if (!vm) return with_context("Load snapshot error", vm.error());
   TRY(adopt(std::move(vm).value(), /*leave_paused=*/!a.params.resume_vm, "snapshot/load"));
+  // The snapshot keeps the MMDS version and interfaces, not the data: a clone's store starts
+  // empty and is filled before it resumes.
+  if (const auto& m = config().mmds) mmds_->store().configure(m->version, m->imds_compat);
   log_info(a.params.resume_vm ? "VM restored and resumed" : "VM restored, paused");
   return done();
 }

@@ -13,6 +13,7 @@
 #include "base/event_loop.h"
 #include "base/unique_fd.h"
 #include "config/vm_config.h"
+#include "mmds/service.h"
 #include "vmm/controller/action.h"
 #include "vmm/controller/vm_factory.h"
 #include "vmm/metrics/metrics.h"
@@ -28,6 +29,8 @@ struct ControllerOptions {
   int console_in_fd = 0;
   std::chrono::steady_clock::time_point start_time = std::chrono::steady_clock::now();
   std::string vcpu_thread_prefix = "ember_vcpu";  // VmOptions::vcpu_thread_prefix
+  // --mmds-size-limit: the MMDS data store's limit, in bytes of its compact JSON.
+  size_t mmds_size_limit = 51200;
 };
 
 class Controller {
@@ -45,6 +48,9 @@ class Controller {
 
   // The microVM, once started or restored; nullptr before.
   [[nodiscard]] Vm* vm() const { return vm_.get(); }
+  // The metadata service (Firecracker's MMDS): its store lives beside the VM, from the start.
+  [[nodiscard]] MmdsService& mmds() { return *mmds_; }
+  [[nodiscard]] const MmdsService& mmds() const { return *mmds_; }
 
  private:
   // Shown by the GETs and handed to the VM at InstanceStart: the draft before a VM exists, the
@@ -73,6 +79,10 @@ class Controller {
   ActionResult on(const CreateSnapshot& a);
   ActionResult on(const LoadSnapshot& a);
   ActionResult on(const PutCpuConfig& a);
+  ActionResult on(const PutMmds& a);
+  ActionResult on(const PatchMmds& a);
+  ActionResult on(const GetMmds&);
+  ActionResult on(const PutMmdsConfig& a);
 
   // A boot-specific resource (machine, kernel, drive, interface, vsock) went into the draft: a
   // snapshot can no longer be loaded (Firecracker's rule).
@@ -88,6 +98,8 @@ class Controller {
   VmFactory& factory_;
   VmConfig draft_;
   UniqueFd log_fd_;
+  // Before vm_: the VM's network stacks refer to it, so it goes after the VM.
+  std::unique_ptr<MmdsService> mmds_;
   std::unique_ptr<Vm> vm_;
   bool paused_ = false;
   bool boot_configured_ = false;

@@ -54,6 +54,10 @@ Result<std::unique_ptr<Vmm>> Vmm::create(const VmmOptions& options, std::unique_
     if (vm == nullptr) return std::nullopt;
     return vm->counters();
   };
+  sources.mmds = [self]() -> std::optional<MmdsCounters> {
+    if (!self->controller_) return std::nullopt;
+    return self->controller_->mmds().counters();
+  };
   vmm->metrics_ = std::make_unique<Metrics>(*vmm->loop_, std::move(sources), options.start_time);
   vmm->controller_ = std::make_unique<Controller>(options, *vmm->loop_, *vmm->exit_, *vmm->metrics_, *vmm->factory_);
   return vmm;

@@ -77,6 +77,7 @@ MetricsSnapshot Metrics::snapshot() const {
   MetricsSnapshot s;
   if (sources_.api_server) s.api_server = sources_.api_server();
   if (sources_.vm) s.vm = sources_.vm();
+  if (sources_.mmds) s.mmds = sources_.mmds().value_or(MmdsCounters{});
   if (sink_) s.sink = sink_->counters();
   const auto up = std::chrono::steady_clock::now() - start_time_;
   s.uptime_ms = static_cast<uint64_t>(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(up).count()));

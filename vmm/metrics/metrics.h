@@ -37,6 +37,7 @@ class Metrics {
   struct Sources {
     std::function<std::optional<ApiServerStats>()> api_server;
     std::function<std::optional<VmCounters>()> vm;
+    std::function<std::optional<MmdsCounters>()> mmds;
   };
 
   // `loop` must outlive this object. `start_time` is the process's start (for uptime).

@@ -169,6 +169,24 @@ const Field<C> kVcpuFields[] = {
     {"kvmclock_ctrl_fails", MEMBER(C, kvmclock_ctrl_fails)},
 };
 
+// mmds: Firecracker's MmdsMetrics, counted by the metadata service (mmds/counters.h).
+using M = MmdsCounters;
+const Field<M> kMmdsFields[] = {
+    {"rx_accepted", MEMBER(M, rx_accepted)},
+    {"rx_accepted_err", MEMBER(M, rx_accepted_err)},
+    {"rx_accepted_unusual", MEMBER(M, rx_accepted_unusual)},
+    {"rx_bad_eth", MEMBER(M, rx_bad_eth)},
+    {"rx_invalid_token", MEMBER(M, rx_invalid_token)},
+    {"rx_no_token", MEMBER(M, rx_no_token)},
+    {"rx_count", MEMBER(M, rx_count)},
+    {"tx_bytes", MEMBER(M, tx_bytes)},
+    {"tx_count", MEMBER(M, tx_count)},
+    {"tx_errors", MEMBER(M, tx_errors)},
+    {"tx_frames", MEMBER(M, tx_frames)},
+    {"connections_created", MEMBER(M, connections_created)},
+    {"connections_destroyed", MEMBER(M, connections_destroyed)},
+};
+
 #undef MEMBER
 
 template <class T>
@@ -297,9 +315,9 @@ std::string metrics_line(const MetricsSnapshot& now, const MetricsSnapshot& prev
   j["utc_timestamp_ms"] = utc_timestamp_ms;
   j["api_server"] = Json{{"process_startup_time_us", now.process_startup_time_us},
                          {"process_startup_time_cpu_us", now.process_startup_time_cpu_us}};
-  // Firecracker prints the groups of the devices it has but ember does not (balloon, mmds,
-  // entropy, pmem, memory hotplug) in every line, whether or not a VM uses them: so does ember,
-  // with zeros, so that parsers find them. (MMDS is a later issue; the others are out of scope.)
+  // Firecracker prints the groups of the devices it has but ember does not (balloon, entropy,
+  // pmem, memory hotplug) in every line, whether or not a VM uses them: so does ember, with
+  // zeros, so that parsers find them.
   j["balloon"] = zeros({"activate_fails", "inflate_count", "stats_updates_count", "stats_update_fails",
                         "deflate_count", "event_fails", "free_page_report_count", "free_page_report_freed",
                         "free_page_report_fails", "free_page_hint_count", "free_page_hint_freed",
@@ -317,9 +335,7 @@ std::string metrics_line(const MetricsSnapshot& now, const MetricsSnapshot& prev
                      // (guest-caused problems are logged a few times, then not at all).
                      {"missed_log_count", 0},
                      {"rate_limited_log_count", 0}};
-  j["mmds"] = zeros({"rx_accepted", "rx_accepted_err", "rx_accepted_unusual", "rx_bad_eth", "rx_invalid_token",
-                     "rx_no_token", "rx_count", "tx_bytes", "tx_count", "tx_errors", "tx_frames",
-                     "connections_created", "connections_destroyed"});
+  j["mmds"] = group_json(now.mmds, previous.mmds, std::span<const Field<M>>(kMmdsFields));
   add_device_groups<VirtioNetCounters>(&j, "net", now.vm ? &vm.nets : nullptr, previous.vm ? &old_vm.nets : nullptr,
                                        kNetFields);
   j["patch_api_requests"] = requests_json(api, old_api, "PATCH", kPatchRequests, true);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "mmds/counters.h"
 #include "vmm/metrics/api_server_stats.h"
 #include "vmm/metrics/metrics_sink.h"
 #include "vmm/metrics/vm_counters.h"
@@ -17,6 +18,7 @@ struct MetricsSnapshot {
   std::optional<ApiServerStats> api_server;  // nullopt: no API server (--no-api)
   std::optional<VmCounters> vm;              // nullopt: not started yet
   MetricsSinkCounters sink;
+  MmdsCounters mmds;                         // the metadata service's (zeros without one)
   // Gauges.
   uint64_t uptime_ms = 0;                    // since the process started (not in Firecracker's line)
   uint64_t process_startup_time_us = 0;      // process start to API socket ready; 0 without one

@@ -64,12 +64,32 @@ TEST(ConfigFile, OutOfScopeSectionsAreAcceptedEmptyAndRefusedWithContent) {
   EXPECT_EQ(actions->size(), 2u);  // PutBootSource, InstanceStart
 
   for (const char* section : {R"("balloon": {"amount_mib": 1, "deflate_on_oom": false})",
-                              R"("pmem": [{"id": "p"}])", R"("mmds-config": {"network_interfaces": ["eth0"]})"}) {
+                              R"("pmem": [{"id": "p"}])"}) {
     auto r = parse_config_file(std::string(R"({"boot-source": {"kernel_image_path": "/k"}, )") + section + "}");
     ASSERT_FALSE(r.ok()) << section;
     const std::string name = std::string(section).substr(1, std::string(section).find('"', 1) - 1);
     EXPECT_EQ(r.error().message, "'" + name + "' is not supported by ember: give it as null (or leave it out)");
   }
+}
+
+// "mmds-config" is PUT /mmds/config, after the interfaces it names.
+TEST(ConfigFile, MmdsConfigComesAfterTheInterfaces) {
+  auto actions = parse_config_file(R"({
+    "mmds-config": {"version": "V2", "network_interfaces": ["eth0"], "ipv4_address": "169.254.170.2"},
+    "network-interfaces": [{"iface_id": "eth0", "host_dev_name": "tap0"}],
+    "boot-source": {"kernel_image_path": "/k"}})");
+  ASSERT_TRUE(actions.ok()) << actions.error().message;
+  ASSERT_EQ(actions->size(), 4u);
+  EXPECT_TRUE(std::holds_alternative<PutNetworkInterface>((*actions)[1]));
+  ASSERT_TRUE(std::holds_alternative<PutMmdsConfig>((*actions)[2]));
+  const MmdsConfig& m = std::get<PutMmdsConfig>((*actions)[2]).config;
+  EXPECT_EQ(m.version, MmdsVersion::kV2);
+  EXPECT_EQ(m.network_interfaces, std::vector<std::string>{"eth0"});
+  EXPECT_EQ(m.ipv4_address, (Ipv4Octets{169, 254, 170, 2}));
+  auto bad = parse_config_file(R"({"boot-source": {"kernel_image_path": "/k"}, "mmds-config": {"version": "V3", "network_interfaces": []}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("mmds-config: "), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("unknown variant `V3`"), std::string::npos) << bad.error().message;
 }
 
 // What GET /vm/config prints is a config file ember takes back.

@@ -38,6 +38,57 @@ TEST(ApiRouting, GetEndpoints) {
   parse_ok<GetVmConfig>("GET", "/vm/config");
 }
 
+TEST(ApiRouting, Mmds) {
+  parse_ok<GetMmds>("GET", "/mmds");
+  // Any JSON value is data; PATCH carries a merge patch as given.
+  EXPECT_EQ(parse_ok<PutMmds>("PUT", "/mmds", R"({"latest": {"meta-data": {"ami-id": "a"}}})").data["latest"]["meta-data"]["ami-id"], "a");
+  EXPECT_EQ(parse_ok<PutMmds>("PUT", "/mmds", R"("just a string")").data, "just a string");
+  EXPECT_TRUE(parse_ok<PatchMmds>("PATCH", "/mmds", R"({"a": null})").patch["a"].is_null());
+  // The user's data may nest as deep as serde_json reads (128), unlike the API's own bodies.
+  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  parse_ok<PutMmds>("PUT", "/mmds", deep);
+  EXPECT_FALSE(parse_api_request("PUT", "/mmds", std::string(129, '[') + std::string(129, ']')).ok());
+  EXPECT_FALSE(parse_api_request("PUT", "/drives/x", deep).ok());
+  EXPECT_FALSE(parse_api_request("PUT", "/mmds", "{not json").ok());
+  EXPECT_FALSE(parse_api_request("PUT", "/mmds", "").ok());
+
+  const MmdsConfig m = parse_ok<PutMmdsConfig>(
+      "PUT", "/mmds/config",
+      R"({"version": "V2", "network_interfaces": ["eth0", "eth1"], "ipv4_address": "169.254.170.2", "imds_compat": true})")
+                           .config;
+  EXPECT_EQ(m.version, MmdsVersion::kV2);
+  EXPECT_EQ(m.network_interfaces, (std::vector<std::string>{"eth0", "eth1"}));
+  EXPECT_EQ(m.ipv4_address, (Ipv4Octets{169, 254, 170, 2}));
+  EXPECT_TRUE(m.imds_compat);
+  const MmdsConfig d = parse_ok<PutMmdsConfig>("PUT", "/mmds/config", R"({"network_interfaces": ["eth0"]})").config;
+  EXPECT_EQ(d.version, MmdsVersion::kV1) << "Firecracker's default";
+  EXPECT_FALSE(d.ipv4_address);
+  EXPECT_FALSE(d.imds_compat);
+  // V1, given or by default, is deprecated as Firecracker says; V2 is not.
+  auto info = parse_api_request_with_info("PUT", "/mmds/config", R"({"network_interfaces": ["eth0"]})");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->deprecation, "PUT /mmds/config: V1 is deprecated. Use V2 instead.");
+  info = parse_api_request_with_info("PUT", "/mmds/config", R"({"network_interfaces": ["eth0"], "version": "V2"})");
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->deprecation);
+
+  struct Bad {
+    const char* body;
+    const char* says;
+  };
+  for (const Bad& b : {Bad{R"({"version": "V2"})", "missing field `network_interfaces`"},
+                       Bad{R"({"network_interfaces": ["eth0"], "version": "V3"})", "unknown variant `V3`, expected `V1` or `V2`"},
+                       Bad{R"({"network_interfaces": [1]})", "invalid type: integer `1`, expected a string"},
+                       Bad{R"({"network_interfaces": "eth0"})", "invalid type"},
+                       Bad{R"({"network_interfaces": ["eth0"], "ipv4_address": "169.254.999.1"})", "invalid IPv4 address syntax"},
+                       Bad{R"({"network_interfaces": ["eth0"], "imds_compat": "yes"})", "invalid type"},
+                       Bad{R"({"network_interfaces": ["eth0"], "allow": 1})", "unknown field `allow`"}}) {
+    auto r = parse_api_request("PUT", "/mmds/config", b.body);
+    ASSERT_FALSE(r.ok()) << b.body;
+    EXPECT_NE(r.error().message.find(b.says), std::string::npos) << b.body << " -> " << r.error().message;
+  }
+}
+
 TEST(ApiRouting, GetIgnoresBodyQueryAndEmptySegments) {
   parse_ok<GetVersion>("GET", "/version", "this is not JSON");
   parse_ok<GetVersion>("GET", "/version?pretty=1");

@@ -74,8 +74,6 @@ TEST(ApiValidation, OutOfScopeEndpoints) {
       {"PUT", "/pmem/p0", "{}", "'/pmem' is not supported by ember"},
       {"PUT", "/entropy", "{}", "'/entropy' is not supported by ember"},
       {"PUT", "/hotplug/memory", "{}", "'/hotplug' is not supported by ember"},
-      {"GET", "/mmds", "", "'/mmds' is not supported by ember"},
-      {"PUT", "/mmds/config", "{}", "'/mmds' is not supported by ember"},
       {"PUT", "/serial", "{}", "'/serial' is not supported by ember"},
       {"PATCH", "/machine-config", R"({"huge_pages": "2M"})", "huge_pages '2M' is not supported by ember"},
       {"PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 128, "huge_pages": "2M"})", "not supported"},

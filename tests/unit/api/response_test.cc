@@ -87,6 +87,22 @@ TEST(ApiResponse, EmptyVmConfig) {
   EXPECT_EQ(j.size(), 13u);
 }
 
+TEST(ApiResponse, Mmds) {
+  // An empty store reads as {} (Firecracker's answer before any PUT), data as compact JSON.
+  EXPECT_EQ(to_reply(ActionOutput{MmdsContent{}}).body, "{}");
+  const ApiReply r = to_reply(ActionOutput{MmdsContent{nlohmann::json::parse(R"({"b": 1, "a": {"x": "y"}})")}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"a":{"x":"y"},"b":1})");
+  // GET /vm/config shows the MMDS config with the address in use.
+  FullVmConfig full;
+  full.mmds = MmdsConfig{MmdsVersion::kV2, {"eth0"}, std::nullopt, false};
+  const json j = json::parse(vm_config_json(full));
+  EXPECT_EQ(j["mmds-config"], json::parse(R"({"version": "V2", "network_interfaces": ["eth0"],
+                                              "ipv4_address": "169.254.169.254", "imds_compat": false})"));
+  // A store over its limit is Firecracker's 413.
+  EXPECT_EQ(to_reply(make_error(ErrorKind::kTooLarge, "MMDS limit exceeded error: x")).status, 413);
+}
+
 TEST(ApiResponse, FullVmConfig) {
   FullVmConfig c;
   c.boot_source = BootSourceConfig{"/k", "console=ttyS0", std::nullopt, BzImageMode::kAuto};
