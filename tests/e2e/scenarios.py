@@ -157,6 +157,7 @@ SCENARIOS = (
                        r'\s*"instance-id":\s*"i-1"\s*\}',
                        r"E2E-L2 mmds bad-token HTTP/1\.1 401",
                        r"E2E-L1S mmds no frame reached tap0 during the MMDS phase",
+                       r"E2E-L1S mmds tap0 rx_packets counted the peer traffic",
                        r"E2E-L2 mmds go seen", r"E2E-L2 mmds peer ping ok",
                        r"E2E-L2 mmds peer http peer-on-tap0", r"E2E-L1S mmds ember exited with status 0"),
              forbidden=_NO_PANIC + (r"E2E-L2 mmds .*(setup-failed|never came|ping failed)",

@@ -22,11 +22,12 @@ mkdir -p "$SCRATCH/www"
 printf 'peer-on-tap0' > "$SCRATCH/www/peer.txt"
 httpd -f -p 172.16.0.1:8080 -h "$SCRATCH/www" &
 
-"$EMBER" --api-sock "$sock" --id "$E2E_NAME" > "$SCRATCH/console" 2> "$SCRATCH/ember.err" &
-vmm=$!
 # The guest console on our stdout as it comes (also when the harness stops us at the limit).
+: > "$SCRATCH/console"
 tail -f "$SCRATCH/console" &
 tailer=$!
+"$EMBER" --api-sock "$sock" --id "$E2E_NAME" >> "$SCRATCH/console" 2> "$SCRATCH/ember.err" &
+vmm=$!
 wait_for_socket "$sock" 60 $vmm || l1_fail "no API socket"
 api "$sock" PUT /boot-source "$(boot_source_json "$L2_KERNEL")" || l1_fail "boot-source"
 api "$sock" PUT /machine-config "$(machine_json)" || l1_fail "machine-config"
@@ -68,5 +69,8 @@ status=$?
 sleep 1.5  # tail -f reads once a second
 kill $tailer 2> /dev/null
 l1_say "mmds ember exited with status $status"
+# The counter does see the guest's frames: the peer traffic after the "go" moved it.
+rx_end=$(cat /sys/class/net/$tap/statistics/rx_packets)
+[ "$rx_end" -gt "$rx_after" ] && l1_say "mmds tap0 rx_packets counted the peer traffic: $rx_after -> $rx_end"
 [ "$status" = 0 ] || l1_say "mmds ember log: $(tail -n 3 "$SCRATCH/ember.err" | tr '\n' ' ')"
 exit $status

@@ -86,11 +86,12 @@ JSON
 l1_say "mmdsfl expects meta-data sha256 $(printf '%s' "$meta_data" | sha256sum | cut -d' ' -f1)"
 l1_say "mmdsfl expects user-data sha256 $(printf '%s' "$user_data" | sha256sum | cut -d' ' -f1)"
 
-"$SCRATCH/firecracker" --id "$uid" --boot-timer --no-api --config-file "$SCRATCH/firecracker.cfg" \
-  --metadata "$SCRATCH/metadata.json" > "$SCRATCH/console" 2> "$SCRATCH/stderr" < /dev/null &
-vmm=$!
+: > "$SCRATCH/console"
 tail -f "$SCRATCH/console" &
 tailer=$!
+"$SCRATCH/firecracker" --id "$uid" --boot-timer --no-api --config-file "$SCRATCH/firecracker.cfg" \
+  --metadata "$SCRATCH/metadata.json" >> "$SCRATCH/console" 2> "$SCRATCH/stderr" < /dev/null &
+vmm=$!
 wait $vmm
 status=$?
 sleep 1.5  # tail -f reads once a second
