@@ -24,7 +24,7 @@ cat > "$SCRATCH/vm.json" <<JSON
 JSON
 printf '{"latest": {"meta-data": {"ami-id": "ami-e2e"}}}' > "$SCRATCH/meta.json"
 set -o pipefail
-"$EMBER" --no-api --config-file "$SCRATCH/vm.json" --metadata "$SCRATCH/meta.json" --id "$E2E_NAME" |
+"$EMBER" --no-api --config-file "$SCRATCH/vm.json" --metadata "$SCRATCH/meta.json" --id mmds-bench |
   tee "$SCRATCH/console"
 status=$?
 set +o pipefail
