@@ -9,8 +9,16 @@
 #include <mutex>
 #include <string>
 
+// base/CMakeLists.txt defines it; a build that compiles this file on its own (the fuzz
+// targets, tests/fuzz/run_fuzz.sh) goes without.
+#ifndef EMBER_SOURCE_ROOT
+#define EMBER_SOURCE_ROOT ""
+#endif
+
 namespace ember {
 namespace {
+
+constexpr std::string_view kSourceRoot = EMBER_SOURCE_ROOT;
 
 struct LoggerState {
   std::mutex lock;
@@ -64,8 +72,7 @@ std::string_view log_origin_path(const char* file_name) {
   // A source named another way than this file (a compiler cache may hand back an object built
   // with relative names while this one was built with absolute ones, or the reverse): the
   // source root as configured, or a build directory's "../" in front of the root's folders.
-  constexpr std::string_view kRoot = EMBER_SOURCE_ROOT;
-  if (!kRoot.empty() && path.starts_with(kRoot)) path.remove_prefix(kRoot.size());
+  if (!kSourceRoot.empty() && path.starts_with(kSourceRoot)) path.remove_prefix(kSourceRoot.size());
   while (path.starts_with("../")) path.remove_prefix(3);
   return path;
 }

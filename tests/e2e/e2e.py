@@ -39,8 +39,8 @@ DEFAULT_RESULTS = ROOT / "build" / "e2e-results.json"
 DEFAULT_TIMEOUT = 150         # per attempt; a nested L2 boot takes 15-55 s here, more under load
 GLOBAL_TIMEOUT = 600          # the whole L1 run, without the benchmark
 GLOBAL_PER_BENCH_ITERATION = 120
-L1_RESTARTS = 6               # fresh L1 boots for the runs a wedged L1 left unfinished
-L1_LOSSES_PER_RUN = 2         # a run during which L1 stopped this often is not tried again
+L1_RESTARTS = 12              # fresh L1 boots for the runs a wedged L1 left unfinished
+L1_LOSSES_PER_RUN = 4         # a run during which L1 stopped this often is not tried again
 
 
 class UsageError(Exception):
