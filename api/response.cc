@@ -168,10 +168,7 @@ ApiReply to_reply(const ActionResult& result) {
     ApiReply operator()(const MachineConfig& v) const { return reply_json(machine_config_json(v)); }
     ApiReply operator()(const FullVmConfig& v) const { return reply_json(vm_config_json(v)); }
     // Firecracker answers an empty store with {} (its success_response_with_mmds_value).
-    ApiReply operator()(const MmdsContent& v) const {
-      if (v.data.is_null()) return reply_json("{}");
-      return reply_json(v.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
+    ApiReply operator()(const MmdsContent& v) const { return reply_json(v.json.empty() ? "{}" : v.json); }
   };
   return std::visit(Body{}, *result);
 }

@@ -154,9 +154,11 @@ struct FullVmConfig {
 };
 
 // What an action that succeeded gives back: nothing (std::monostate), or what a GET asked for.
-// GET /mmds: the data store's content.
+// GET /mmds: the data store's content as compact JSON text (written without recursion by the
+// store's own serialiser, mmds/json_tools.h; a JSON value in this variant also trips GCC 12's
+// -Wmaybe-uninitialized at -O3).
 struct MmdsContent {
-  nlohmann::json data;
+  std::string json;
 };
 using ActionOutput = std::variant<std::monostate, InstanceInfo, VmmVersion, MachineConfig, FullVmConfig, MmdsContent>;
 using ActionResult = Result<ActionOutput>;

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
+#include "mmds/json_tools.h"
 #include "vmm/device_configs.h"
 
 namespace ember {
@@ -303,7 +304,9 @@ ActionResult Controller::on(const PatchMmds& a) {
   return done();
 }
 
-ActionResult Controller::on(const GetMmds&) { return ActionOutput{MmdsContent{mmds_->store().get()}}; }
+ActionResult Controller::on(const GetMmds&) {
+  return ActionOutput{MmdsContent{dump_compact(mmds_->store().get())}};
+}
 
 ActionResult Controller::on(const PutMmdsConfig& a) {
   if (started()) return not_after_start();

@@ -90,7 +90,7 @@ TEST(ApiResponse, EmptyVmConfig) {
 TEST(ApiResponse, Mmds) {
   // An empty store reads as {} (Firecracker's answer before any PUT), data as compact JSON.
   EXPECT_EQ(to_reply(ActionOutput{MmdsContent{}}).body, "{}");
-  const ApiReply r = to_reply(ActionOutput{MmdsContent{nlohmann::json::parse(R"({"b": 1, "a": {"x": "y"}})")}});
+  const ApiReply r = to_reply(ActionOutput{MmdsContent{R"({"a":{"x":"y"},"b":1})"}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"a":{"x":"y"},"b":1})");
   // GET /vm/config shows the MMDS config with the address in use.
