@@ -115,6 +115,12 @@ json MmdsDataStore::get() const {
   return copy_json(data_);
 }
 
+std::string MmdsDataStore::text() const {
+  std::lock_guard lock(mutex_);
+  if (data_.is_null()) return "{}";
+  return dump_compact(data_);
+}
+
 void MmdsDataStore::configure(MmdsVersion version, bool imds_compat) {
   std::lock_guard lock(mutex_);
   version_ = version;

@@ -54,6 +54,8 @@ class MmdsDataStore {
   // The document; {} (an empty object) until the first put, and for a null document, as
   // Firecracker's GET /mmds answers.
   [[nodiscard]] nlohmann::json get() const;
+  // get()'s compact text ("{}" until the first put), written under the lock without a copy.
+  [[nodiscard]] std::string text() const;
 
   void configure(MmdsVersion version, bool imds_compat);
   [[nodiscard]] MmdsVersion version() const;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 
 namespace ember {
@@ -75,15 +76,11 @@ Reply parse_error_reply(unsigned status, std::string_view body) {
 
 std::string_view to_std(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
-// Header names compare in ASCII case only (RFC 9110 §5.1), as Firecracker's eq_ignore_ascii_case.
+// Header names compare in ASCII case only (RFC 9110 §5.1), as Firecracker's
+// eq_ignore_ascii_case: Beast's iequals.
 bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-    if (x != y) return false;
-  }
-  return true;
+  return boost::beast::iequals(boost::beast::string_view(a.data(), a.size()),
+                               boost::beast::string_view(b.data(), b.size()));
 }
 
 std::string_view trim(std::string_view s) {

@@ -154,9 +154,9 @@ struct FullVmConfig {
 };
 
 // What an action that succeeded gives back: nothing (std::monostate), or what a GET asked for.
-// GET /mmds: the data store's content as compact JSON text (written without recursion by the
-// store's own serialiser, mmds/json_tools.h; a JSON value in this variant also trips GCC 12's
-// -Wmaybe-uninitialized at -O3).
+// GET /mmds: the data store's content as compact JSON text (MmdsDataStore::text(), written
+// without recursion; a JSON value in this variant also trips GCC 12's -Wmaybe-uninitialized
+// at -O3).
 struct MmdsContent {
   std::string json;
 };

@@ -11,7 +11,6 @@
 #include "base/log.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/vsock/virtio_vsock.h"
-#include "mmds/json_tools.h"
 #include "vmm/device_configs.h"
 
 namespace ember {
@@ -305,7 +304,7 @@ ActionResult Controller::on(const PatchMmds& a) {
 }
 
 ActionResult Controller::on(const GetMmds&) {
-  return ActionOutput{MmdsContent{dump_compact(mmds_->store().get())}};
+  return ActionOutput{MmdsContent{mmds_->store().text()}};
 }
 
 ActionResult Controller::on(const PutMmdsConfig& a) {
